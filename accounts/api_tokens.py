@@ -1,0 +1,85 @@
+"""Personal API tokens: shown once, stored as a hash, revocable, always expiring."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from accounts.models import ApiToken, User
+from torget.db import db, utcnow
+from torget.errors import Invalid, NotFound
+
+PREFIX = "torget_pat_"
+MAX_DAYS = 365
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+    """The whole token. It exists only in this object: show it once."""
+
+
+def _digest(secret: str) -> str:
+    # Tokens carry 256 random bits, so a plain SHA-256 is as good as a slow
+    # hash here and keeps every API request cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue(user: User, *, name: str, expires_in_days: int) -> IssuedToken:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 100:
+        raise Invalid(_("A token name is 1 to 100 characters."), field="name")
+    if not 1 <= expires_in_days <= MAX_DAYS:
+        raise Invalid(_("A token lives 1 to %(n)d days.", n=MAX_DAYS), field="expires_in_days")
+    body = secrets.token_urlsafe(32)
+    secret = PREFIX + body
+    now = utcnow()
+    token = ApiToken(
+        user=user,
+        name=name,
+        token_hash=_digest(secret),
+        prefix=body[:8],
+        created_at=now,
+        expires_at=now + dt.timedelta(days=expires_in_days),
+    )
+    db.session.add(token)
+    db.session.flush()  # generate token.id: the caller shows it with the secret
+    return IssuedToken(token=token, secret=secret)
+
+
+def list_for(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+        )
+    )
+
+
+def revoke(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens. Another user's token is NotFound."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(_("You have no token with this id."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def authenticate(secret: str) -> User | None:
+    """The user a live token belongs to, or None for an unknown, revoked or expired token."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    now = utcnow()
+    if token is None or not token.is_live(now) or not token.user.is_active:
+        return None
+    # Written at most once a minute: an API client should not cost a write per call.
+    if token.last_used_at is None or now - token.last_used_at >= dt.timedelta(minutes=1):
+        token.last_used_at = now
+    return token.user

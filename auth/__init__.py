@@ -1,0 +1,1 @@
+"""The SMART/OAuth2 authorization server (issue 6)."""

@@ -1,0 +1,1 @@
+"""The app registry: vendors, applications, releases, certification (issue 4)."""

@@ -1,0 +1,1 @@
+"""The platform data API: the per-tenant FHIR gateway (issue 7)."""

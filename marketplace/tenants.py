@@ -1,0 +1,57 @@
+"""Tenants: list, find, create, and who holds roles in one."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from accounts import organisations
+from accounts.models import Membership, Organisation, OrganisationKind
+from marketplace.models import Tenant
+from torget.db import add_unique, db
+from torget.errors import Invalid, NotFound
+
+# The Norwegian alphabet ends ... x y z æ ø å; code-point order would put
+# "Bærum" after "Bodø" and "Ål" before "Øvre".
+_NORWEGIAN_ORDER = str.maketrans({"æ": "z\u0001", "ø": "z\u0002", "å": "z\u0003"})
+
+
+def norwegian_sort_key(name: str) -> str:
+    return name.casefold().translate(_NORWEGIAN_ORDER)
+
+
+def list_tenants() -> list[Tenant]:
+    tenants = db.session.scalars(select(Tenant).join(Tenant.organisation))
+    return sorted(tenants, key=lambda t: norwegian_sort_key(t.name))
+
+
+def get_by_slug(slug: str) -> Tenant:
+    tenant = db.session.scalar(
+        select(Tenant).join(Tenant.organisation).where(Organisation.slug == slug)
+    )
+    if tenant is None:
+        raise NotFound(_("No municipality is called %(slug)s.", slug=slug))
+    return tenant
+
+
+def create_tenant(*, slug: str, name: str, organisation_number: str, population: int) -> Tenant:
+    """A municipality and its organisation, in one step."""
+    if population < 0:
+        raise Invalid(_("A population cannot be negative."), field="population")
+    organisation = organisations.create_organisation(
+        slug=slug,
+        name=name,
+        organisation_number=organisation_number,
+        kind=OrganisationKind.MUNICIPALITY,
+    )
+    tenant = Tenant(organisation=organisation, population=population)
+    add_unique(tenant, _("This organisation is a tenant already."))
+    return tenant
+
+
+def members(tenant: Tenant) -> list[Membership]:
+    """Everyone holding a role in the municipality, by role then name."""
+    memberships = db.session.scalars(
+        select(Membership).where(Membership.organisation_id == tenant.organisation_id)
+    )
+    return sorted(memberships, key=lambda m: (m.role.value, m.user.display_name))

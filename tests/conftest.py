@@ -1,0 +1,165 @@
+"""Fixtures: an app per database, a transaction per test, a client, a runner.
+
+Every test that uses `db` (and so `client`) runs on SQLite and, when
+TEST_DATABASE_URL is set (`make test` sets it), on PostgreSQL too. In CI a
+missing TEST_DATABASE_URL is an error, not a quiet SQLite-only run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from torget.app import create_app
+from torget.db import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+DATABASES = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not TEST_DATABASE_URL:
+        raise pytest.UsageError("CI must test PostgreSQL too: set TEST_DATABASE_URL (make test does).")
+
+
+def pytest_report_header() -> str:
+    return f"torget databases: {', '.join(DATABASES)}"
+
+
+def make_app(database_url: str, instance_path: Path, **overrides: object) -> Flask:
+    return create_app(
+        {
+            "env": "test",
+            "database_url": database_url,
+            "secret_key": TEST_SECRET,
+            "instance_path": str(instance_path),
+            **overrides,
+        },
+        environ={},
+    )
+
+
+class FreshDatabase:
+    """Creates empty databases of one kind, for tests that need their own."""
+
+    def __init__(self, kind: str, scratch: Path) -> None:
+        self.kind = kind
+        self.scratch = scratch
+        self.created: list[str] = []
+
+    def new(self) -> str:
+        name = f"torget_{uuid.uuid4().hex[:12]}"
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.scratch / (name + '.db')}"
+        admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+        self.created.append(name)
+        return str(sa.make_url(TEST_DATABASE_URL).set(database=name))
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            for name in self.created:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def fresh_database(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshDatabase]:
+    databases = FreshDatabase(database_kind, tmp_path_factory.mktemp("databases"))
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def app(fresh_database: FreshDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The application on a database migrated once per run (never create_all)."""
+    app = make_app(fresh_database.new(), tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+class BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session, bound to the test's connection.
+
+    Flask-SQLAlchemy picks an engine per query; the test wants every query on
+    the one connection that holds its outer transaction.
+    """
+
+    def get_bind(self, *args: object, **kwargs: object) -> sa.Connection:
+        return self.bind  # type: ignore[return-value]
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[None]:
+    """Each test in an outer transaction, rolled back after it (warehouse's recipe).
+
+    Requests commit as usual; with `create_savepoint` their commits release
+    savepoints inside the outer transaction, so nothing outlives the test.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": BoundSession}
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, db_session: None) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask, db_session: None) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token a page hands out, as a browser would read it."""
+    page = client.get(path)
+    match = CSRF_INPUT.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str) -> object:
+    token = csrf_token(client)
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )

@@ -1,0 +1,1 @@
+"""factory_boy factories: a valid object in one line, relations by SubFactory."""

@@ -1,0 +1,161 @@
+"""Configuration, read once from the environment into a typed object.
+
+No other module reads `os.environ`. Each setting has a named variable, a
+coercer and a default (documented in the README's configuration table).
+Production refuses to start without its secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("production", "development", "test")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable Torget."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (1/0, true/false), got {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"expected a positive whole number, got {value!r}")
+    return number
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def coerce(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    return coerce
+
+
+def _base_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting Torget reads. Field metadata names the variable."""
+
+    env: str = "production"
+    secret_key: str = ""
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:5000"
+    redis_url: str = ""
+    log_level: str = "INFO"
+    demo: bool = False
+    instance_path: str = ""
+    max_body_bytes: int = 1_048_576
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    metrics_multiproc_dir: str = ""
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+# variable name, field, coercer
+_VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("TORGET_ENV", "env", _choice(ENVIRONMENTS)),
+    ("SECRET_KEY", "secret_key", str),
+    ("DATABASE_URL", "database_url", str),
+    ("TORGET_BASE_URL", "base_url", _base_url),
+    ("REDIS_URL", "redis_url", str),
+    ("LOG_LEVEL", "log_level", lambda v: _choice(LOG_LEVELS)(v.upper())),
+    ("TORGET_DEMO", "demo", _bool),
+    ("TORGET_INSTANCE_PATH", "instance_path", str),
+    ("TORGET_MAX_BODY_BYTES", "max_body_bytes", _positive_int),
+    ("TORGET_SESSION_IDLE_MINUTES", "session_idle_minutes", _positive_int),
+    ("TORGET_SESSION_MAX_HOURS", "session_max_hours", _positive_int),
+    ("TORGET_LOGIN_MAX_FAILURES", "login_max_failures", _positive_int),
+    ("PROMETHEUS_MULTIPROC_DIR", "metrics_multiproc_dir", str),
+)
+
+DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """Read the configuration from `environ` (default: the process environment).
+
+    `overrides` (field names) win over the environment; tests use them.
+    Raises ConfigError naming the variable when a value does not parse or a
+    secret is missing outside development.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for variable, field_name, coerce in _VARIABLES:
+        raw = environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[field_name] = coerce(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{variable}: {exc}") from None
+    known = {f.name for f in fields(Config)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+    config = replace(Config(), **values, **overrides)
+    return _complete(config)
+
+
+def _complete(config: Config) -> Config:
+    instance = Path(config.instance_path or DEFAULT_INSTANCE_PATH)
+    changes: dict[str, Any] = {"instance_path": str(instance)}
+    if not config.database_url:
+        changes["database_url"] = f"sqlite:///{instance / 'torget.db'}"
+    if not config.secret_key:
+        if config.env == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Production refuses to start without it: "
+                "set SECRET_KEY to a long random value (e.g. `python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))'`), or set "
+                "TORGET_ENV=development for a local instance."
+            )
+        changes["secret_key"] = _development_secret(instance)
+    elif config.is_production and len(config.secret_key) < 32:
+        raise ConfigError("SECRET_KEY is too short: production needs at least 32 characters.")
+    return replace(config, **changes)
+
+
+def _development_secret(instance: Path) -> str:
+    """A random key kept under instance/, so every worker and restart shares it."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Created 0600 with O_EXCL: two workers starting at once cannot both write.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

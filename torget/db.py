@@ -1,0 +1,133 @@
+"""The database handle and the session rules.
+
+One transaction per request: services `add` and `flush`, never `commit`; the
+shell commits once after the view returned, and rolls back when it raised.
+A CLI command is one unit of work by the same rule (`unit_of_work`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, Response, g
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from torget.errors import Conflict, Unavailable, render_error
+
+# Constraint names are stable across SQLite and PostgreSQL, so Alembic's batch
+# mode can find and alter them on both.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every database.
+
+    SQLite keeps no offset; PostgreSQL keeps `timestamptz`. Both hand back an
+    aware UTC datetime, and a naive one is refused on the way in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store aware UTC datetimes only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # SQLite ignores foreign keys unless asked, per connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+    # The pysqlite savepoint recipe (SQLAlchemy's SQLite dialect docs): stop the
+    # driver's own implicit BEGIN so SAVEPOINT and transactional DDL work.
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    app.after_request(_commit)
+
+
+def _commit(response: Response) -> Response:
+    # The error handlers set the flag: a request that raised writes nothing.
+    if g.get("torget_rollback") or response.status_code >= 500:
+        db.session.rollback()
+        return response
+    try:
+        db.session.commit()
+    except (IntegrityError, OperationalError) as exc:
+        # A constraint a service did not flush early, or the database went
+        # away: nothing was written, and the client hears so instead of a 500.
+        db.session.rollback()
+        error = Conflict() if isinstance(exc, IntegrityError) else Unavailable()
+        return render_error(error)
+    return response
+
+
+def add_unique(instance: Any, conflict_detail: str) -> None:
+    """Add and flush `instance` in a savepoint; a uniqueness violation is a Conflict.
+
+    The flush happens now, not at commit, so the caller hears of a duplicate
+    while it can still say which one, and the rest of the request is kept.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(instance)
+    except IntegrityError:
+        raise Conflict(conflict_detail) from None
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """A CLI command's transaction: commit when the block succeeds, else roll back."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
