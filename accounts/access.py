@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, g, redirect, request, session, url_for
+from flask import Flask, Response, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -118,7 +118,8 @@ def _load_user() -> None:
         user = sign_in.resume(session_id)
         if user is None:
             session.pop(SESSION_KEY, None)
-            g.session_expired = True
+            if not request.path.startswith("/api/"):
+                flash(_("Your session has ended. Sign in again."), "info")
         else:
             g.user, g.user_id = user, user.id
 
@@ -126,6 +127,8 @@ def _load_user() -> None:
 def _protect_from_csrf() -> None:
     # Bearer-token calls carry no ambient credential, so cross-site forgery
     # cannot ride on them; everything else sent with a cookie is checked.
+    if request.routing_exception is not None:  # the 404/405 answers; no form was read
+        return
     if request.method in _UNSAFE_METHODS and not g.get("via_token"):
         csrf.protect()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -45,8 +45,6 @@ def login() -> ResponseReturnValue:
         status = 401
     elif form.is_submitted():
         status = 422
-    elif g.get("session_expired"):
-        flash(_("Your session has ended. Sign in again."), "info")
     return render_template("accounts/login.html", form=form), status
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -30,7 +34,9 @@ DATABASES = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
 
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") and not TEST_DATABASE_URL:
-        raise pytest.UsageError("CI must test PostgreSQL too: set TEST_DATABASE_URL (make test does).")
+        raise pytest.UsageError(
+            "CI must test PostgreSQL too: set TEST_DATABASE_URL (make test does)."
+        )
 
 
 def pytest_report_header() -> str:
@@ -79,13 +85,53 @@ class FreshDatabase:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """TEST_REDIS_URL, or a throwaway redis-server of our own on a free port."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _attempt in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
 @pytest.fixture(scope="session", params=DATABASES)
 def database_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture(scope="session")
-def fresh_database(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshDatabase]:
+def fresh_database(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FreshDatabase]:
     databases = FreshDatabase(database_kind, tmp_path_factory.mktemp("databases"))
     yield databases
     databases.drop_all()
@@ -126,7 +172,11 @@ def db_session(app: Flask) -> Iterator[None]:
         outer = connection.begin()
         original = db.session
         db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": BoundSession}
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": BoundSession,
+            }
         )
         try:
             yield
@@ -137,8 +187,22 @@ def db_session(app: Flask) -> Iterator[None]:
             connection.close()
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Runs each request in an app context of its own, as a server does.
+
+    Flask reuses an app context that is already pushed (the test's own, from
+    `db_session`), which would share `g` (the user, the CSRF token, the
+    rollback flag) across every request of a test.
+    """
+
+    def open(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def client(app: Flask, db_session: None) -> FlaskClient:
+    app.test_client_class = RequestIsolatingClient
     return app.test_client()
 
 
@@ -160,6 +224,4 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
 
 def login(client: FlaskClient, email: str, password: str) -> object:
     token = csrf_token(client)
-    return client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": token}
-    )
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})

@@ -53,6 +53,8 @@ def _require_json_body() -> None:
     """415 for a body that is not JSON, before any parsing happens."""
     if not request.path.startswith("/api/") or request.method not in {"POST", "PUT", "PATCH"}:
         return
+    if request.routing_exception is not None:  # the 404/405 answers first
+        return
     if request.content_length == 0 or (
         request.content_length is None and not request.headers.get("Transfer-Encoding")
     ):

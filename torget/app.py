@@ -96,9 +96,9 @@ demo_cli = AppGroup("demo", help="Demo data: municipalities, vendors and users."
 def load_demo() -> None:
     """Load the demo data (idempotent) and print the demo users."""
     cfg: Config = current_app.config["TORGET"]
-    if not (cfg.demo or cfg.env == "development"):
+    if cfg.is_production and not cfg.demo:
         raise click.ClickException(
-            "Refusing to load demo data: set TORGET_DEMO=1 (never in production)."
+            "Refusing to load demo data into production: set TORGET_DEMO=1 for a demo site."
         )
     with unit_of_work():
         created = marketplace_demo.load()

@@ -54,6 +54,8 @@ def choose_language() -> Response:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    # Stored times are UTC; people read them in Norwegian time.
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Oslo")
     babel.init_app(app, locale_selector=current_language)
     app.register_blueprint(bp)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

@@ -1,0 +1,58 @@
+# Torget developer and CI entry points. `make run` gives a local instance with
+# demo data; `make test` is exactly what CI runs (.ci/run).
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS='-k login -x'
+PYTEST_ARGS ?=
+
+.PHONY: install translations extract-messages migrate demo run system-deps lint test clean
+
+# The stamp is newer than pyproject.toml once its dependencies are installed,
+# so editing the dependencies reinstalls and nothing else does.
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+# Compiled catalogs (.mo) are build output, not committed.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d torget/translations
+
+# Refresh the template and the catalogs after changing user-facing strings.
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o torget/translations/messages.pot .
+	$(BIN)/pybabel update -i torget/translations/messages.pot -d torget/translations --no-fuzzy-matching
+
+migrate: install translations
+	TORGET_ENV=$${TORGET_ENV:-development} $(BIN)/flask --app torget.app:create_app db upgrade
+
+# Loads the demo data and prints the demo users and their passwords.
+demo: migrate
+	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/flask --app torget.app:create_app demo load
+
+run: demo
+	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/gunicorn -c deploy/gunicorn.conf.py 'torget.app:create_app()'
+
+# PostgreSQL, Chromium, chromedriver and Redis from Debian (installs only what
+# is missing, and only as root).
+system-deps:
+	tests/system-deps.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# One script, so its EXIT trap stops the database and Redis it started.
+test: install translations system-deps
+	BIN=$(BIN) tests/run.sh $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
+	find . -name '*.mo' -not -path './$(VENV)/*' -not -path './.git/*' -delete

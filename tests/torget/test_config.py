@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from torget.config import ConfigError, load
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        load({"TORGET_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_refuses_a_short_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="too short"):
+        load({"SECRET_KEY": "short", "TORGET_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_development_keeps_one_generated_secret_for_every_worker(tmp_path):
+    environ = {"TORGET_ENV": "development", "TORGET_INSTANCE_PATH": str(tmp_path)}
+    first = load(environ)
+    second = load(environ)
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_defaults_are_the_embedded_sqlite_database_under_instance(tmp_path):
+    config = load({"SECRET_KEY": "x" * 40, "TORGET_INSTANCE_PATH": str(tmp_path)})
+    assert config.database_url == f"sqlite:///{tmp_path / 'torget.db'}"
+    assert config.base_url == "http://127.0.0.1:5000"
+    assert config.log_level == "INFO"
+    assert config.demo is False
+    assert config.redis_url == ""
+
+
+def test_every_variable_is_read(tmp_path):
+    config = load(
+        {
+            "TORGET_ENV": "production",
+            "SECRET_KEY": "s" * 40,
+            "DATABASE_URL": "postgresql+psycopg://db/torget",
+            "TORGET_BASE_URL": "https://torget.example/",
+            "REDIS_URL": "redis://cache:6379/0",
+            "LOG_LEVEL": "debug",
+            "TORGET_DEMO": "true",
+            "TORGET_INSTANCE_PATH": str(tmp_path),
+            "TORGET_MAX_BODY_BYTES": "2048",
+            "TORGET_SESSION_IDLE_MINUTES": "15",
+            "TORGET_SESSION_MAX_HOURS": "8",
+            "TORGET_LOGIN_MAX_FAILURES": "3",
+        }
+    )
+    assert config.database_url == "postgresql+psycopg://db/torget"
+    assert config.base_url == "https://torget.example"
+    assert config.secure_cookies is True
+    assert config.redis_url == "redis://cache:6379/0"
+    assert config.log_level == "DEBUG"
+    assert config.demo is True
+    assert (config.max_body_bytes, config.session_idle_minutes) == (2048, 15)
+    assert (config.session_max_hours, config.login_max_failures) == (8, 3)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TORGET_ENV", "staging"),
+        ("TORGET_BASE_URL", "torget.example"),
+        ("LOG_LEVEL", "LOUD"),
+        ("TORGET_DEMO", "maybe"),
+        ("TORGET_MAX_BODY_BYTES", "-1"),
+        ("TORGET_SESSION_IDLE_MINUTES", "ten"),
+    ],
+)
+def test_a_bad_value_names_its_variable(tmp_path, variable, value):
+    environ = {"SECRET_KEY": "x" * 40, "TORGET_INSTANCE_PATH": str(tmp_path), variable: value}
+    with pytest.raises(ConfigError, match=variable):
+        load(environ)
