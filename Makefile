@@ -31,11 +31,11 @@ extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel update -i torget/translations/messages.pot -d torget/translations --no-fuzzy-matching
 
 migrate: install translations
-	TORGET_ENV=$${TORGET_ENV:-development} $(BIN)/flask --app torget.app:create_app db upgrade
+	TORGET_ENV=$${TORGET_ENV:-development} $(BIN)/torget db upgrade
 
 # Loads the demo data and prints the demo users and their passwords.
 demo: migrate
-	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/flask --app torget.app:create_app demo load
+	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/torget demo load
 
 run: demo
 	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/gunicorn -c deploy/gunicorn.conf.py 'torget.app:create_app()'

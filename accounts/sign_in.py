@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select, update
 
 from accounts import passwords
@@ -44,10 +44,12 @@ class SignIn:
 def _check_not_locked(throttle: LoginThrottle | None, now: dt.datetime) -> None:
     if throttle and throttle.locked_until and throttle.locked_until > now:
         seconds = math.ceil((throttle.locked_until - now).total_seconds())
+        minutes = math.ceil(seconds / 60)
         raise TooManyRequests(
-            _(
-                "Too many failed sign-ins. Try again in %(minutes)d minute(s).",
-                minutes=math.ceil(seconds / 60),
+            ngettext(
+                "Too many failed sign-ins. Try again in %(num)d minute.",
+                "Too many failed sign-ins. Try again in %(num)d minutes.",
+                minutes,
             ),
             headers={"Retry-After": str(seconds)},
         )

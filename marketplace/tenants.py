@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -12,12 +14,15 @@ from torget.db import add_unique, db
 from torget.errors import Invalid, NotFound
 
 # The Norwegian alphabet ends ... x y z æ ø å; code-point order would put
-# "Bærum" after "Bodø" and "Ål" before "Øvre".
-_NORWEGIAN_ORDER = str.maketrans({"æ": "z\u0001", "ø": "z\u0002", "å": "z\u0003"})
+# "Bærum" after "Bodø" and "Ål" before "Øvre". The three letters become
+# private-use characters above every letter; other accents are dropped so
+# "Évje" sorts with the E's.
+_NORWEGIAN_LETTERS = str.maketrans({"æ": "\uf8f1", "ø": "\uf8f2", "å": "\uf8f3"})
 
 
 def norwegian_sort_key(name: str) -> str:
-    return name.casefold().translate(_NORWEGIAN_ORDER)
+    marked = unicodedata.normalize("NFC", name).casefold().translate(_NORWEGIAN_LETTERS)
+    return "".join(c for c in unicodedata.normalize("NFD", marked) if not unicodedata.combining(c))
 
 
 def list_tenants() -> list[Tenant]:

@@ -9,6 +9,7 @@ Errors are rendered by `torget.errors` as `application/problem+json`.
 from __future__ import annotations
 
 from flask import Flask, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Api as SmorestApi
 from marshmallow import Schema, fields
@@ -43,6 +44,17 @@ class ProblemSchema(Schema):
 class Api(SmorestApi):
     ERROR_SCHEMA = ProblemSchema
 
+    def _register_responses(self) -> None:
+        # Errors are documented as they are sent: application/problem+json.
+        content_type, self.DEFAULT_RESPONSE_CONTENT_TYPE = (
+            self.DEFAULT_RESPONSE_CONTENT_TYPE,
+            "application/problem+json",
+        )
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
+
     def _register_error_handlers(self) -> None:
         # torget.errors answers every error app-wide; smorest's own JSON
         # handler would replace it for all HTTP errors, pages included.
@@ -61,7 +73,7 @@ def _require_json_body() -> None:
         return
     if request.mimetype not in JSON_MEDIA_TYPES:
         raise UnsupportedMediaType(
-            f"Send the body as application/json, not {request.mimetype or 'no type'}."
+            _("Send the body as application/json, not %(type)s.", type=request.mimetype or "—")
         )
 
 

@@ -76,6 +76,8 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # WAL: a reader (the CLI, a backup) never waits for a writer.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
     # The pysqlite savepoint recipe (SQLAlchemy's SQLite dialect docs): stop the
     # driver's own implicit BEGIN so SAVEPOINT and transactional DDL work.
@@ -85,7 +87,12 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection: Any) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front. A deferred transaction that
+        # reads and then writes (a session's last-seen time, a token's last
+        # use) fails at once with "database is locked" when another worker
+        # writes meanwhile; busy_timeout cannot help it. The embedded database
+        # thereby runs one transaction at a time; production runs PostgreSQL.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, has_request_context, redirect, request, session
 from flask_babel import Babel
+from flask_babel import gettext as _
 
 from torget.access import public
 from torget.errors import Invalid
@@ -46,7 +47,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def choose_language() -> Response:
     lang = request.form.get("lang", "")
     if lang not in LANGUAGES:
-        raise Invalid("Unknown language.", field="lang")
+        raise Invalid(_("Unknown language."), field="lang")
     session["lang"] = lang
     return redirect(safe_next(request.form.get("next")), code=303)
 
