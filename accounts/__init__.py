@@ -12,7 +12,12 @@ def init_app(app: Flask, api: Api) -> None:
     from torget.db import utcnow
 
     access.init_app(app)
-    app.jinja_env.globals.update(role_label=labels.role_label, now=utcnow)
+    app.jinja_env.globals.update(
+        role_label=labels.role_label,
+        now=utcnow,
+        # `user_has_role("reviewer")` in templates: what the menu offers.
+        user_has_role=lambda *roles: access.has_role(access.current_user(), roles),
+    )
     app.add_template_filter(labels.format_organisation_number, "orgnr")
     app.register_blueprint(views.bp)
     api.register_blueprint(accounts_api.blp)

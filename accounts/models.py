@@ -5,21 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torget.db import UTCDateTime, db, utcnow
-
-
-def enum_column(enum: type[StrEnum]) -> Enum:
-    """A StrEnum stored by value, as a plain string on every database."""
-    return Enum(
-        enum,
-        native_enum=False,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
+from torget.db import UTCDateTime, db, enum_column, utcnow
 
 
 class OrganisationKind(StrEnum):

@@ -42,6 +42,10 @@ def get_by_slug(slug: str) -> Organisation:
     return organisation
 
 
+def find_by_slug(slug: str) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
 def find_by_number(number: str) -> Organisation | None:
     return db.session.scalar(select(Organisation).where(Organisation.organisation_number == number))
 

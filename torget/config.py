@@ -70,6 +70,7 @@ class Config:
     session_max_hours: int = 12
     login_max_failures: int = 5
     metrics_multiproc_dir: str = ""
+    upload_dir: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +96,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("TORGET_SESSION_MAX_HOURS", "session_max_hours", _positive_int),
     ("TORGET_LOGIN_MAX_FAILURES", "login_max_failures", _positive_int),
     ("PROMETHEUS_MULTIPROC_DIR", "metrics_multiproc_dir", str),
+    ("TORGET_UPLOAD_DIR", "upload_dir", str),
 )
 
 DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"
@@ -128,6 +130,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
 def _complete(config: Config) -> Config:
     instance = Path(config.instance_path or DEFAULT_INSTANCE_PATH)
     changes: dict[str, Any] = {"instance_path": str(instance)}
+    if not config.upload_dir:
+        changes["upload_dir"] = str(instance / "uploads")
     if not config.database_url:
         changes["database_url"] = f"sqlite:///{instance / 'torget.db'}"
     if not config.secret_key:

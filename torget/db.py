@@ -10,16 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Any
 
 from flask import Flask, Response, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
-from torget.errors import Conflict, Unavailable, render_error
+from torget.errors import Conflict, DomainError, PreconditionFailed, Unavailable, render_error
 
 # Constraint names are stable across SQLite and PostgreSQL, so Alembic's batch
 # mode can find and alter them on both.
@@ -68,6 +70,17 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def enum_column(enum: type[StrEnum]) -> Enum:
+    """A StrEnum stored by value, as a plain string on every database."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     if type(dbapi_connection).__module__ != "sqlite3":
@@ -98,6 +111,21 @@ def _sqlite_on_begin(connection: Any) -> None:
 def init_app(app: Flask) -> None:
     db.init_app(app)
     app.after_request(_commit)
+    # Raised by a flush inside a view: the same answers as at commit below.
+    for exc_type in (IntegrityError, OperationalError, StaleDataError):
+        app.register_error_handler(exc_type, _on_database_error)
+
+
+def _as_domain_error(exc: Exception) -> DomainError:
+    if isinstance(exc, StaleDataError):
+        # A row's version_id moved on under us: someone else saved first.
+        return PreconditionFailed()
+    return Conflict() if isinstance(exc, IntegrityError) else Unavailable()
+
+
+def _on_database_error(exc: Exception) -> Response:
+    g.torget_rollback = True
+    return render_error(_as_domain_error(exc))
 
 
 def _commit(response: Response) -> Response:
@@ -107,12 +135,12 @@ def _commit(response: Response) -> Response:
         return response
     try:
         db.session.commit()
-    except (IntegrityError, OperationalError) as exc:
-        # A constraint a service did not flush early, or the database went
-        # away: nothing was written, and the client hears so instead of a 500.
+    except (IntegrityError, OperationalError, StaleDataError) as exc:
+        # A constraint a service did not flush early, a concurrent edit, or the
+        # database went away: nothing was written, and the client hears so
+        # instead of a 500.
         db.session.rollback()
-        error = Conflict() if isinstance(exc, IntegrityError) else Unavailable()
-        return render_error(error)
+        return render_error(_as_domain_error(exc))
     return response
 
 

@@ -49,6 +49,40 @@ class Invalid(DomainError):
     title = _l("The input is not valid")
 
 
+class FieldErrors:
+    """Collects every field error of an input, so the client hears of all at once.
+
+    errors = FieldErrors()
+    errors.check(len(name) <= 100, "name", _("A name is at most 100 characters."))
+    errors.raise_if_any()
+    """
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def check(self, condition: bool, field: str, message: str) -> bool:
+        if not condition:
+            self.add(field, message)
+        return condition
+
+    def merge(self, error: DomainError, prefix: str = "") -> None:
+        for field, messages in error.fields.items():
+            for message in messages:
+                self.add(prefix + field, message)
+        if not error.fields and error.detail:
+            self.add(prefix.rstrip("."), error.detail)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise Invalid(fields=self.fields)
+
+
 class Unauthorized(DomainError):
     status = 401
     title = _l("Sign-in required")
@@ -115,7 +149,8 @@ def _flatten(messages: Any, path: tuple[str, ...] = ()) -> list[dict[str, str]]:
     if isinstance(messages, Mapping):
         out: list[dict[str, str]] = []
         for key, value in messages.items():
-            out += _flatten(value, (*path, str(key)))
+            # Services name nested fields with dots: "redirect_uris.2".
+            out += _flatten(value, (*path, *str(key).split(".")))
         return out
     if isinstance(messages, list | tuple):
         if all(isinstance(m, str) for m in messages):

@@ -31,6 +31,7 @@ def test_defaults_are_the_embedded_sqlite_database_under_instance(tmp_path):
     assert config.log_level == "INFO"
     assert config.demo is False
     assert config.redis_url == ""
+    assert config.upload_dir == str(tmp_path / "uploads")
 
 
 def test_every_variable_is_read(tmp_path):
@@ -48,6 +49,7 @@ def test_every_variable_is_read(tmp_path):
             "TORGET_SESSION_IDLE_MINUTES": "15",
             "TORGET_SESSION_MAX_HOURS": "8",
             "TORGET_LOGIN_MAX_FAILURES": "3",
+            "TORGET_UPLOAD_DIR": "/srv/torget/uploads",
         }
     )
     assert config.database_url == "postgresql+psycopg://db/torget"
@@ -58,6 +60,7 @@ def test_every_variable_is_read(tmp_path):
     assert config.demo is True
     assert (config.max_body_bytes, config.session_idle_minutes) == (2048, 15)
     assert (config.session_max_hours, config.login_max_failures) == (8, 3)
+    assert config.upload_dir == "/srv/torget/uploads"
 
 
 @pytest.mark.parametrize(
