@@ -38,7 +38,7 @@ demo: migrate
 	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/torget demo load
 
 run: demo
-	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/gunicorn -c deploy/gunicorn.conf.py 'torget.app:create_app()'
+	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 TORGET_DAILY_JOBS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/gunicorn -c deploy/gunicorn.conf.py 'torget.app:create_app()'
 
 # PostgreSQL, Chromium, chromedriver and Redis from Debian (installs only what
 # is missing, and only as root).

@@ -12,10 +12,12 @@ from flask.cli import AppGroup
 from flask_migrate import Migrate
 
 import accounts
+import catalog
 import marketplace
 from accounts import demo as accounts_demo
+from catalog import demo as catalog_demo
 from marketplace import demo as marketplace_demo
-from torget import access, api, errors, home, i18n, operations, request_log
+from torget import access, api, errors, home, i18n, limits, operations, request_log
 from torget import db as database
 from torget.config import Config, load
 from torget.db import db, unit_of_work
@@ -40,6 +42,8 @@ def create_app(
     # after_request hooks run in reverse order: the request log goes first so
     # it runs last and records the status the client really gets.
     request_log.init_app(app)
+    # Before any hook that reads a body (the CSRF check).
+    limits.init_app(app)
     operations.init_app(app)
     errors.init_app(app)
     database.init_app(app)
@@ -48,6 +52,7 @@ def create_app(
     rest = api.init_app(app)
     app.register_blueprint(home.bp)
     accounts.init_app(app, rest)
+    catalog.init_app(app, rest)
     marketplace.init_app(app, rest)
     # Last, so the user is known when the endpoint's rule runs.
     access.init_app(app)
@@ -103,7 +108,12 @@ def load_demo() -> None:
     with unit_of_work():
         created = marketplace_demo.load()
         users = accounts_demo.load()
-    click.echo(f"Demo data loaded ({created} new municipalities).")
+        apps = catalog_demo.load(
+            vendor_email="vendor@torget.example",
+            reviewer_email="reviewer@torget.example",
+            operator_email="operator@torget.example",
+        )
+    click.echo(f"Demo data loaded ({created} new municipalities, {apps} new apps).")
     click.echo(f"Demo users (password for all: {accounts_demo.DEMO_PASSWORD}):")
     for user in users:
         where = f" in {user.organisation}" if user.organisation else ""

@@ -1,0 +1,175 @@
+"""OAuth client credentials per app and environment: client ids and secrets.
+
+A client exists per app and environment: the sandbox one from the first
+submission (a vendor tests before certification), the production one from the
+first certification. What a client may do comes from its release; only secrets
+live here. Secrets are shown once and stored as SHA-256 hashes: they carry 256
+random bits, so a slow hash would add nothing but latency to every token call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from accounts.models import User
+from catalog import vendors
+from catalog.models import (
+    Application,
+    Client,
+    ClientSecret,
+    ClientType,
+    Environment,
+    Release,
+    ReleaseState,
+)
+from catalog.semver import Version
+from torget.db import db, utcnow
+from torget.errors import Conflict, Invalid, NotFound
+
+SECRET_PREFIX = "torget_cs_"  # noqa: S105 - a prefix, not a secret
+MAX_GRACE_DAYS = 30
+DEFAULT_GRACE_DAYS = 7
+
+# The release each environment's client runs: the sandbox tries what was
+# submitted; production runs what was certified.
+_ENVIRONMENT_STATES = {
+    Environment.SANDBOX: {
+        ReleaseState.SUBMITTED,
+        ReleaseState.IN_REVIEW,
+        ReleaseState.CERTIFIED,
+        ReleaseState.SUPERSEDED,
+    },
+    Environment.PRODUCTION: {ReleaseState.CERTIFIED},
+}
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    secret: ClientSecret
+    value: str
+    """The whole secret. It exists only in this object: show it once."""
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def ensure_client(application: Application, environment: Environment) -> Client:
+    """The app's client in `environment`, created on first need."""
+    client = find_client(application, environment)
+    if client is None:
+        suffix = "sbx" if environment == Environment.SANDBOX else "prod"
+        client = Client(
+            application=application,
+            environment=environment,
+            client_id=f"{application.slug}-{suffix}-{secrets.token_hex(4)}",
+        )
+        db.session.add(client)
+        db.session.flush()  # generate client.id: secrets refer to it
+    return client
+
+
+def find_client(application: Application, environment: Environment) -> Client | None:
+    return db.session.scalar(
+        select(Client).where(
+            Client.application_id == application.id, Client.environment == environment
+        )
+    )
+
+
+def clients_of(application: Application) -> list[Client]:
+    return list(
+        db.session.scalars(
+            select(Client).where(Client.application_id == application.id).order_by(Client.id)
+        )
+    )
+
+
+def get_client(client_id: str) -> Client:
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    if client is None:
+        raise NotFound(_("No client has the id %(id)s.", id=client_id))
+    return client
+
+
+def current_release(client: Client) -> Release | None:
+    """The newest release this client runs in its environment, if any."""
+    states = _ENVIRONMENT_STATES[client.environment]
+    candidates = [
+        r
+        for r in db.session.scalars(
+            select(Release).where(Release.application_id == client.application_id)
+        )
+        if r.state in states
+    ]
+    return max(candidates, key=lambda r: Version(r.version), default=None)
+
+
+def _require_secret_client(client: Client) -> None:
+    release = current_release(client)
+    if release is None or release.client_type != ClientType.CONFIDENTIAL_SECRET:
+        raise Conflict(_("Only a confidential client with a secret has secrets."))
+
+
+def create_secret(client: Client, *, by: User) -> IssuedSecret:
+    """A new secret, beside any that are live (the first, or an extra for a second server)."""
+    vendors.require_member(by, client.application.vendor)
+    _require_secret_client(client)
+    value = SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = ClientSecret(
+        client_pk=client.id,
+        secret_hash=_digest(value),
+        prefix=value[len(SECRET_PREFIX) :][:8],
+        created_by_id=by.id,
+    )
+    db.session.add(secret)
+    db.session.flush()  # generate secret.id for the page that shows it once
+    db.session.expire(client, ["secrets"])
+    return IssuedSecret(secret=secret, value=value)
+
+
+def rotate_secret(
+    client: Client, *, by: User, grace_days: int = DEFAULT_GRACE_DAYS
+) -> IssuedSecret:
+    """A new secret; the live ones keep working for `grace_days`, then stop."""
+    if not 0 <= grace_days <= MAX_GRACE_DAYS:
+        raise Invalid(
+            _("The grace period is 0 to %(n)d days.", n=MAX_GRACE_DAYS), field="grace_days"
+        )
+    issued = create_secret(client, by=by)
+    ends = utcnow() + dt.timedelta(days=grace_days)
+    now = utcnow()
+    for secret in client.secrets:
+        if secret.id != issued.secret.id and secret.is_live(now):
+            secret.expires_at = min(secret.expires_at or ends, ends)
+    return issued
+
+
+def revoke_secret(client: Client, secret_id: int, *, by: User) -> ClientSecret:
+    vendors.require_member(by, client.application.vendor)
+    secret = next((s for s in client.secrets if s.id == secret_id), None)
+    if secret is None:
+        raise NotFound(_("The client has no such secret."))
+    if secret.revoked_at is None:
+        secret.revoked_at = utcnow()
+    return secret
+
+
+def authenticate(client_id: str, value: str) -> Client | None:
+    """The client whose live secret `value` is, or None. For the token endpoint."""
+    secret = db.session.scalar(
+        select(ClientSecret).where(ClientSecret.secret_hash == _digest(value or ""))
+    )
+    if secret is None or not secret.is_live(utcnow()):
+        return None
+    # The hash lookup found the row; the id comparison is constant-time anyway.
+    if not hmac.compare_digest(secret.client.client_id.encode(), (client_id or "").encode()):
+        return None
+    return secret.client
