@@ -22,4 +22,8 @@ def init_app(app: Flask, api: Api) -> None:
     for blueprint in catalog_api.BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.cli.add_command(cli.catalog_cli)
-    app.jinja_env.globals.update(catalog_label=labels.label, catalog_price=labels.price)
+    app.jinja_env.globals.update(
+        catalog_label=labels.label,
+        catalog_price=labels.price,
+        explained_scopes=labels.explained_scopes,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
+from catalog import scopes
 from catalog.models import (
     Application,
     Audience,
@@ -17,6 +18,7 @@ from catalog.models import (
     ReleaseState,
     UsageUnit,
 )
+from torget.errors import Invalid
 
 CATEGORY = {
     Category.CLINICAL_DECISION_SUPPORT: _l("Clinical decision support"),
@@ -128,3 +130,18 @@ def price(application: Application) -> str:
             unit=unit,
         )
     )
+
+
+def explained_scopes(scope_text: str) -> list[tuple[str, str]]:
+    """(scope, plain-language meaning) for each scope of a release, for every page showing them.
+
+    Stored scopes were parsed when saved; a scope that no longer parses (the
+    grammar tightened) is shown as it is, never hidden.
+    """
+    out = []
+    for text in scope_text.split():
+        try:
+            out.append((text, scopes.explain(scopes.parse_scope(text))))
+        except Invalid:
+            out.append((text, str(_l("This scope is not understood."))))
+    return out
