@@ -41,6 +41,20 @@ def require_user() -> User:
     return user
 
 
+def start_browser_session(session_id: str) -> None:
+    """Bind the browser to a new server-side session.
+
+    A fresh session at sign-in: nothing set before it (a planted CSRF token, an
+    old session id) survives; only the language choice is kept.
+    """
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    session[SESSION_KEY] = session_id
+
+
 def has_role(
     user: User | None, roles: Iterable[Role], organisation_slug: str | None = None
 ) -> bool:

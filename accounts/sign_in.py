@@ -90,6 +90,13 @@ def authenticate(email: str, password: str) -> SignIn | None:
     return SignIn(user=user, session_id=_start_session(user, now))
 
 
+def start_for_new_user(user: User) -> str:
+    """A session for a person who just created their account (they proved the password)."""
+    now = utcnow()
+    user.last_login_at = now
+    return _start_session(user, now)
+
+
 def _start_session(user: User, now: dt.datetime) -> str:
     config = current_app.config["TORGET"]
     session_id = secrets.token_urlsafe(32)

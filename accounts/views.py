@@ -7,24 +7,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from accounts import api_tokens, sign_in
-from accounts.access import SESSION_KEY, login_required, require_user
+from accounts.access import SESSION_KEY, login_required, require_user, start_browser_session
 from accounts.forms import ApiTokenForm, ConfirmForm, LoginForm
 from torget.access import public
 from torget.errors import TooManyRequests
 from torget.i18n import safe_next
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
-
-
-def _start_browser_session(session_id: str) -> None:
-    # A fresh session at sign-in: nothing set before it (a planted CSRF token,
-    # an old session id) survives; only the language choice is kept.
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-    session.permanent = True
-    session[SESSION_KEY] = session_id
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,7 +28,7 @@ def login() -> ResponseReturnValue:
             form.form_errors.append(locked.detail or "")
             return render_template("accounts/login.html", form=form), 429, locked.headers
         if result is not None:
-            _start_browser_session(result.session_id)
+            start_browser_session(result.session_id)
             return redirect(safe_next(form.next.data, url_for("accounts.me")), code=303)
         form.form_errors.append(_("The email address or the password is wrong."))
         status = 401

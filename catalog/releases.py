@@ -387,6 +387,14 @@ def add_evidence(
     return evidence
 
 
+def get_evidence(release: Release, evidence_id: int) -> Evidence:
+    """One of the release's evidence documents; NotFound for any other id."""
+    for evidence in release.evidence:
+        if evidence.id == evidence_id:
+            return evidence
+    raise NotFound(_("The release has no such evidence."))
+
+
 def remove_evidence(release: Release, evidence_id: int, *, by: User) -> None:
     vendors.require_member(by, release.application.vendor)
     require_draft(release)

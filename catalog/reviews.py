@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from accounts.models import Role, User
 from catalog import criteria, releases, vendors
-from catalog.models import Criterion, CriterionCheck, Outcome, Release, ReleaseState
+from catalog.models import Criterion, CriterionCheck, Evidence, Outcome, Release, ReleaseState
 from torget.db import db, utcnow
-from torget.errors import Conflict, Forbidden, Invalid
+from torget.errors import Conflict, Forbidden, Invalid, NotFound
 
 QUEUE_STATES = (ReleaseState.SUBMITTED, ReleaseState.IN_REVIEW)
+# Drafts are the vendor's work in progress: the certification body sees a release once submitted.
+LISTED_STATES = tuple(s for s in ReleaseState if s != ReleaseState.DRAFT)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,40 @@ def queue(now: dt.datetime | None = None) -> list[QueueItem]:
         .order_by(Release.submitted_at, Release.id)
     )
     return [QueueItem(release=r, waiting=now - (r.submitted_at or now)) for r in rows]
+
+
+def get(release_id: int) -> Release:
+    """A release the certification body may look at: any but a draft."""
+    release = releases.get(release_id)
+    if release.state not in LISTED_STATES:
+        raise NotFound(_("No release has the number %(id)s.", id=release_id))
+    return release
+
+
+def in_state(state: str, *, limit: int = 200) -> list[Release]:
+    """Submitted releases in `state`, the most recently changed first, at most `limit`."""
+    try:
+        wanted = ReleaseState(state)
+    except ValueError:
+        wanted = None
+    if wanted not in LISTED_STATES:
+        raise Invalid(_("Choose a state a submitted release can be in."), field="state")
+    return list(
+        db.session.scalars(
+            select(Release)
+            .where(Release.state == wanted)
+            .order_by(Release.updated_at.desc(), Release.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def evidence_of(release: Release, evidence_id: int) -> Evidence:
+    """One evidence document of `release`, for the reviewer to download."""
+    for item in release.evidence:
+        if item.id == evidence_id:
+            return item
+    raise NotFound(_("The release has no such evidence."))
 
 
 def require_reviewer(user: User, release: Release) -> None:

@@ -38,6 +38,15 @@ class IssuedInvitation:
     """The secret part of the link. It exists only here: show it once."""
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    """A person without an account who signs up a vendor or accepts an invitation."""
+
+    display_name: str
+    email: str
+    password: str
+
+
 def slugify(name: str) -> str:
     """A URL-safe slug from a name: "Nordlys Helse AS" -> "nordlys-helse-as"."""
     folded = name.casefold().replace("æ", "ae").replace("ø", "o").replace("å", "a")
@@ -93,6 +102,21 @@ def sign_up(signer: User, *, name: str, organisation_number: str, profile: Vendo
     return vendor
 
 
+def sign_up_with_account(
+    account: NewAccount, *, name: str, organisation_number: str, profile: VendorProfile
+) -> tuple[Vendor, User]:
+    """A new person registers their vendor: their account and the vendor in one transaction.
+
+    Any refusal (a taken email, a weak password, a bad organisation number)
+    raises before the request commits, so neither is left half made.
+    """
+    signer = users.create_user(
+        email=account.email, display_name=account.display_name, password=account.password
+    )
+    vendor = sign_up(signer, name=name, organisation_number=organisation_number, profile=profile)
+    return vendor, signer
+
+
 def _free_slug(slug: str) -> str:
     """The slug, or the slug with a number when another organisation has it."""
     candidate, n = slug, 1
@@ -145,6 +169,16 @@ def is_member(user: User | None, vendor: Vendor) -> bool:
 def require_member(user: User, vendor: Vendor) -> None:
     if not is_member(user, vendor):
         raise Forbidden(_("You are not a member of %(vendor)s.", vendor=vendor.name))
+
+
+def require_reader(user: User, vendor: Vendor) -> None:
+    """Members read their vendor's apps, releases and evidence; so do reviewers
+    (they certify them) and operators (they verify vendors). Nobody else does."""
+    if is_member(user, vendor) or any(
+        m.role in {Role.REVIEWER, Role.OPERATOR} for m in user.memberships
+    ):
+        return
+    raise Forbidden(_("You are not a member of %(vendor)s.", vendor=vendor.name))
 
 
 def members(vendor: Vendor) -> list[User]:
@@ -241,6 +275,18 @@ def accept_invitation(token: str, user: User) -> Vendor:
     db.session.expire(invitation)
     users.grant_role(user, Role.VENDOR_MEMBER, invitation.vendor.organisation)
     return invitation.vendor
+
+
+def accept_invitation_with_account(
+    token: str, *, display_name: str, password: str
+) -> tuple[Vendor, User]:
+    """A person without an account accepts: the account gets the invited address.
+
+    The link is the proof of the address: it was given to that person alone.
+    """
+    invitation = find_invitation(token)
+    user = users.create_user(email=invitation.email, display_name=display_name, password=password)
+    return accept_invitation(token, user), user
 
 
 def open_invitations(vendor: Vendor) -> list[VendorInvitation]:

@@ -297,9 +297,15 @@ def test_evidence_rules(seeded, app_and_member) -> None:
         expires_on=today + dt.timedelta(days=365),
         by=member,
     )
+    assert releases.get_evidence(release, evidence.id) is evidence
+    other = EvidenceFactory(criterion=seeded[0])  # another release's
+    with pytest.raises(NotFound):
+        releases.get_evidence(release, other.id)
     releases.remove_evidence(release, evidence.id, by=member)
     with pytest.raises(NotFound):
         releases.remove_evidence(release, evidence.id, by=member)
+    with pytest.raises(NotFound):
+        releases.get_evidence(release, evidence.id)
 
 
 def test_history_is_append_only(db_session) -> None:

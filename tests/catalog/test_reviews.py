@@ -11,7 +11,7 @@ from catalog.models import Outcome, ReleaseState
 from tests.factories.accounts import UserFactory
 from tests.factories.catalog import ReleaseFactory, member_of, reviewer
 from torget.db import utcnow
-from torget.errors import Conflict, Forbidden, Invalid
+from torget.errors import Conflict, Forbidden, Invalid, NotFound
 
 S = ReleaseState
 
@@ -104,3 +104,35 @@ def test_vendor_members_cannot_decide_on_their_own_release(db_session) -> None:
     member = member_of(release.application.vendor)
     with pytest.raises(Forbidden):
         reviews.reject(release, by=member, reason="sabotage")
+
+
+def test_reviewers_see_submitted_releases_never_drafts(db_session) -> None:
+    draft = ReleaseFactory(state=S.DRAFT)
+    submitted = ReleaseFactory(state=S.SUBMITTED)
+    assert reviews.get(submitted.id) is submitted
+    with pytest.raises(NotFound):
+        reviews.get(draft.id)
+    with pytest.raises(NotFound):
+        reviews.get(draft.id + 1000)
+
+
+def test_releases_by_state_most_recently_changed_first(db_session) -> None:
+    now = utcnow()
+    older = ReleaseFactory(state=S.CERTIFIED, updated_at=now - dt.timedelta(days=2))
+    newer = ReleaseFactory(state=S.CERTIFIED, updated_at=now - dt.timedelta(hours=1))
+    ReleaseFactory(state=S.SUSPENDED)
+    assert reviews.in_state("certified") == [newer, older]
+    for state in ("draft", "nonsense", ""):
+        with pytest.raises(Invalid) as refused:
+            reviews.in_state(state)
+        assert "state" in refused.value.fields
+
+
+def test_evidence_of_finds_only_the_release_s_own(db_session) -> None:
+    from tests.factories.catalog import EvidenceFactory
+
+    mine = EvidenceFactory(release=ReleaseFactory(state=S.SUBMITTED))
+    other = EvidenceFactory()
+    assert reviews.evidence_of(mine.release, mine.id) is mine
+    with pytest.raises(NotFound):
+        reviews.evidence_of(mine.release, other.id)

@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from accounts.models import Organisation, Role
+from accounts.models import Organisation, OrganisationKind, Role
 from catalog import vendors
 from catalog.models import Vendor, VendorInvitation
 from catalog.vendors import VendorProfile
-from tests.factories.accounts import UserFactory
-from tests.factories.catalog import VendorFactory, member_of
+from tests.factories.accounts import MembershipFactory, OrganisationFactory, UserFactory
+from tests.factories.catalog import VendorFactory, member_of, reviewer
 from torget.db import db, utcnow
 from torget.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -158,3 +158,19 @@ def test_member_role_is_vendor_member(db_session) -> None:
     vendor = vendors.sign_up(signer, name="X AS", organisation_number="987654325", profile=PROFILE)
     (membership,) = [m for m in signer.memberships if m.organisation_id == vendor.organisation_id]
     assert membership.role == Role.VENDOR_MEMBER
+
+
+def test_members_reviewers_and_operators_read_a_vendor_nobody_else(db_session) -> None:
+    vendor = VendorFactory()
+    other_vendor_member = member_of(VendorFactory())
+    municipal_admin = UserFactory()
+    MembershipFactory(
+        user=municipal_admin,
+        role=Role.MUNICIPAL_ADMIN,
+        organisation=OrganisationFactory(kind=OrganisationKind.MUNICIPALITY),
+    )
+    for allowed in (member_of(vendor), reviewer(), MembershipFactory(role=Role.OPERATOR).user):
+        vendors.require_reader(allowed, vendor)
+    for refused in (UserFactory(), other_vendor_member, municipal_admin):
+        with pytest.raises(Forbidden):
+            vendors.require_reader(refused, vendor)
