@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -32,8 +32,8 @@ from catalog.review_forms import (
     SuspendForm,
 )
 from catalog.texts import localized
-from torget.errors import Conflict, DomainError, Invalid, PreconditionFailed
-from torget.forms import show_errors
+from torget.errors import Conflict, Invalid, PreconditionFailed
+from torget.forms import refuse
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 
@@ -49,15 +49,6 @@ _DECISION_FORMS: dict[str, type[FlaskForm]] = {
     "reinstate": ReinstateForm,
     "revoke": RevokeForm,
 }
-
-
-def _refused(form: FlaskForm, error: DomainError) -> int:
-    """Put a service's refusal on `form`; the status to answer with."""
-    # The error is handled here rather than by the shell's handler, so mark the
-    # request for rollback as that handler would: a refused request writes nothing.
-    g.torget_rollback = True
-    show_errors(form, error)
-    return error.status
 
 
 # --- the queue and lists -------------------------------------------------------
@@ -171,7 +162,7 @@ def _decide(
     try:
         decision(release, user)
     except _REFUSALS as error:
-        return _release_page(release, {prefix: form}, _refused(form, error))
+        return _release_page(release, {prefix: form}, refuse(form, error))
     flash(done, "success")
     return redirect(url_for("review.release", release_id=release.id, _anchor=anchor), code=303)
 
@@ -298,7 +289,7 @@ def new_criterion() -> ResponseReturnValue:
         try:
             created = criteria.create(form.to_input(), by=require_user())
         except _REFUSALS as error:
-            status = _refused(form, error)
+            status = refuse(form, error)
         else:
             flash(_("The criterion %(code)s is created.", code=created.code), "success")
             return redirect(url_for("review.criteria_list"), code=303)
@@ -324,7 +315,7 @@ def edit_criterion(criterion_id: int) -> ResponseReturnValue:
                 expected_version=form.version_id.data,
             )
         except _REFUSALS as error:
-            status = _refused(form, error)
+            status = refuse(form, error)
         else:
             flash(_("The criterion %(code)s is saved.", code=criterion.code), "success")
             return redirect(url_for("review.criteria_list"), code=303)
@@ -343,7 +334,7 @@ def retire_criterion(criterion_id: int) -> ResponseReturnValue:
     try:
         criteria.retire(criterion, by=require_user())
     except _REFUSALS as error:
-        return _criteria_page(form, _refused(form, error))
+        return _criteria_page(form, refuse(form, error))
     flash(_("The criterion %(code)s is retired.", code=criterion.code), "success")
     return redirect(url_for("review.criteria_list"), code=303)
 
@@ -374,6 +365,6 @@ def verify_vendor(slug: str) -> ResponseReturnValue:
     try:
         vendors.verify(vendor, by=require_user())
     except _REFUSALS as error:
-        return _vendors_page(form, _refused(form, error))
+        return _vendors_page(form, refuse(form, error))
     flash(_("%(vendor)s is verified.", vendor=vendor.name), "success")
     return redirect(url_for("review.vendor_list"), code=303)

@@ -59,7 +59,7 @@ from torget.errors import (
     PreconditionFailed,
     render_error,
 )
-from torget.forms import show_errors
+from torget.forms import refuse
 from torget.limits import body_limit
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor", template_folder="templates")
@@ -109,9 +109,8 @@ def _refused(form: FlaskForm, error: DomainError) -> int:
     the service's own status (a duplicate slug is its 409); a stale edit keeps
     its 412, so the person knows to reload rather than to correct.
     """
-    g.torget_rollback = True  # the request wrote nothing the person asked for
-    show_errors(form, _numbered(error))
-    return error.status if isinstance(error, PreconditionFailed) else 422
+    status = refuse(form, _numbered(error))
+    return status if isinstance(error, PreconditionFailed) else 422
 
 
 def _numbered(error: DomainError) -> DomainError:

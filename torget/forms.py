@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask_wtf import FlaskForm
 
 from torget.errors import DomainError
@@ -25,3 +26,14 @@ def show_errors(form: FlaskForm, error: DomainError) -> None:
         placed = True
     if not placed:
         form.form_errors.append(error.detail or str(error.title))
+
+
+def refuse(form: FlaskForm, error: DomainError) -> int:
+    """Show a service's refusal on the form that was sent; the error's status.
+
+    The view handles the error instead of the shell's handler, so it marks the
+    request for rollback as that handler would: a refused request writes nothing.
+    """
+    g.torget_rollback = True
+    show_errors(form, error)
+    return error.status
