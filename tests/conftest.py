@@ -21,6 +21,7 @@ import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_babel import force_locale
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 
@@ -225,3 +226,14 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
 def login(client: FlaskClient, email: str, password: str) -> object:
     token = csrf_token(client)
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def english(db_session: None) -> Iterator[None]:
+    """Service messages in English for this test (outside a request they are in bokmål).
+
+    Service tests read the messages a person would see; they are written
+    against the English source text, while the default language is bokmål.
+    """
+    with force_locale("en"):
+        yield

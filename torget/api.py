@@ -4,19 +4,29 @@ Packages define `flask_smorest.Blueprint`s; the factory registers them on
 the `Api` that `init_app` returns (one per application), which serves the
 OpenAPI document at `/api/v1/openapi.json`.
 Errors are rendered by `torget.errors` as `application/problem+json`.
+The rendered reference (Swagger UI) is at `/api/v1/docs`, from local files only.
 """
 
 from __future__ import annotations
 
-from flask import Flask, request
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import swagger_ui_bundle
+from flask import Blueprint, Flask, current_app, render_template, request, send_from_directory
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Api as SmorestApi
 from marshmallow import Schema, fields
 
-from torget.errors import DomainError
+from torget.access import public
+from torget.errors import DomainError, NotFound
 
-JSON_MEDIA_TYPES = {"application/json", "application/merge-patch+json"}
+F = TypeVar("F", bound=Callable[..., Any])
+
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+_MEDIA_TYPES_ATTRIBUTE = "_torget_media_types"
 
 
 class UnsupportedMediaType(DomainError):
@@ -61,8 +71,33 @@ class Api(SmorestApi):
         return None
 
 
+def accepts(*media_types: str) -> Callable[[F], F]:
+    """Let this endpoint take bodies of `media_types` instead of JSON.
+
+    Upload endpoints take `multipart/form-data` and nothing else; every other
+    API endpoint takes JSON only. Like `body_limit`, it must be known before
+    the view runs (the CSRF check reads a form body), so it is a view attribute.
+    """
+
+    def decorate(view: F) -> F:
+        setattr(view, _MEDIA_TYPES_ATTRIBUTE, frozenset(media_types))
+        return view
+
+    return decorate
+
+
+def _accepted_media_types() -> frozenset[str]:
+    view = current_app.view_functions.get(request.endpoint or "")
+    accepted = getattr(view, _MEDIA_TYPES_ATTRIBUTE, None)
+    if accepted is None and view is not None and hasattr(view, "view_class"):
+        # flask-smorest MethodViews: the media types sit on the method.
+        handler = getattr(view.view_class, request.method.lower(), None)
+        accepted = getattr(handler, _MEDIA_TYPES_ATTRIBUTE, None)
+    return accepted or JSON_MEDIA_TYPES
+
+
 def _require_json_body() -> None:
-    """415 for a body that is not JSON, before any parsing happens."""
+    """415 for a body of a type the endpoint does not take, before any parsing happens."""
     if not request.path.startswith("/api/") or request.method not in {"POST", "PUT", "PATCH"}:
         return
     if request.routing_exception is not None:  # the 404/405 answers first
@@ -71,10 +106,41 @@ def _require_json_body() -> None:
         request.content_length is None and not request.headers.get("Transfer-Encoding")
     ):
         return
-    if request.mimetype not in JSON_MEDIA_TYPES:
-        raise UnsupportedMediaType(
-            _("Send the body as application/json, not %(type)s.", type=request.mimetype or "—")
+    accepted = _accepted_media_types()
+    if request.mimetype in accepted:
+        return
+    sent = request.mimetype or "—"
+    if accepted == JSON_MEDIA_TYPES:
+        raise UnsupportedMediaType(_("Send the body as application/json, not %(type)s.", type=sent))
+    raise UnsupportedMediaType(
+        _(
+            "Send the body as %(expected)s, not %(type)s.",
+            expected=" or ".join(sorted(accepted)),
+            type=sent,
         )
+    )
+
+
+reference = Blueprint("api-reference", __name__, url_prefix="/api/v1/docs")
+
+# The Swagger UI files the reference page loads, served from the installed
+# swagger-ui-bundle package: the page needs no other site (and the CSP allows none).
+SWAGGER_UI_FILES = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
+
+
+@reference.get("")
+@public
+def reference_page() -> ResponseReturnValue:
+    """The API reference, rendered by Swagger UI from the OpenAPI document."""
+    return render_template("api/reference.html")
+
+
+@reference.get("/assets/<name>")
+@public
+def reference_asset(name: str) -> ResponseReturnValue:
+    if name not in SWAGGER_UI_FILES:
+        raise NotFound()
+    return send_from_directory(swagger_ui_bundle.swagger_ui_path, name, max_age=86_400)
 
 
 def init_app(app: Flask) -> Api:
@@ -106,4 +172,5 @@ def init_app(app: Flask) -> Api:
         },
     )
     app.before_request(_require_json_body)
+    app.register_blueprint(reference)
     return api

@@ -14,9 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 from flask import Flask, Response, g
+from flask_babel import gettext as _
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, Enum, MetaData, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
@@ -112,7 +113,7 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     app.after_request(_commit)
     # Raised by a flush inside a view: the same answers as at commit below.
-    for exc_type in (IntegrityError, OperationalError, StaleDataError):
+    for exc_type in (DataError, IntegrityError, OperationalError, StaleDataError):
         app.register_error_handler(exc_type, _on_database_error)
 
 
@@ -120,6 +121,10 @@ def _as_domain_error(exc: Exception) -> DomainError:
     if isinstance(exc, StaleDataError):
         # A row's version_id moved on under us: someone else saved first.
         return PreconditionFailed()
+    if isinstance(exc, DataError):
+        # PostgreSQL refuses what SQLite takes (a NUL character in a URL or a
+        # field, a number beyond a column's range): the input's fault, not ours.
+        return DomainError(_("The input holds a value the database cannot store."))
     return Conflict() if isinstance(exc, IntegrityError) else Unavailable()
 
 
@@ -135,7 +140,7 @@ def _commit(response: Response) -> Response:
         return response
     try:
         db.session.commit()
-    except (IntegrityError, OperationalError, StaleDataError) as exc:
+    except (DataError, IntegrityError, OperationalError, StaleDataError) as exc:
         # A constraint a service did not flush early, a concurrent edit, or the
         # database went away: nothing was written, and the client hears so
         # instead of a 500.

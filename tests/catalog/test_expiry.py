@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from catalog import expiry, releases
 from catalog.models import ReleaseState
 from tests.factories.catalog import CriterionFactory, EvidenceFactory, ReleaseFactory
+
+# Messages are compared in English, the source language.
+pytestmark = pytest.mark.usefixtures("english")
 
 TODAY = dt.date(2026, 11, 23)
 

@@ -25,6 +25,9 @@ from catalog.files import (
 from tests.conftest import make_app
 from torget.errors import Invalid, NotFound
 
+# Messages are compared in English, the source language.
+pytestmark = pytest.mark.usefixtures("english")
+
 OSLO = (59.0, 54.0, 50.0)
 
 

@@ -19,6 +19,9 @@ from tests.factories.catalog import (
 from torget.db import utcnow
 from torget.errors import Conflict, Forbidden, Invalid, NotFound
 
+# Messages are compared in English, the source language.
+pytestmark = pytest.mark.usefixtures("english")
+
 S = ReleaseState
 
 

@@ -13,6 +13,9 @@ from tests.factories.catalog import ReleaseFactory, member_of, reviewer
 from torget.db import utcnow
 from torget.errors import Conflict, Forbidden, Invalid, NotFound
 
+# Messages are compared in English, the source language.
+pytestmark = pytest.mark.usefixtures("english")
+
 S = ReleaseState
 
 
