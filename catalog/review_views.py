@@ -139,7 +139,7 @@ def release(release_id: int) -> ResponseReturnValue:
 @requires(Role.REVIEWER)
 def evidence(release_id: int, evidence_id: int) -> Response:
     """An evidence document, as a download: never shown in the console's origin."""
-    item = reviews.evidence_of(reviews.get(release_id), evidence_id)
+    item = releases.get_evidence(reviews.get(release_id), evidence_id)
     return files.send_stored(item.sha256, item.content_type, download_name=item.filename)
 
 

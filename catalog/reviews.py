@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from accounts.models import Role, User
 from catalog import criteria, releases, vendors
-from catalog.models import Criterion, CriterionCheck, Evidence, Outcome, Release, ReleaseState
+from catalog.models import Criterion, CriterionCheck, Outcome, Release, ReleaseState
 from torget.db import db, utcnow
 from torget.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -60,14 +60,6 @@ def in_state(state: str, *, limit: int = 200) -> list[Release]:
             .limit(limit)
         )
     )
-
-
-def evidence_of(release: Release, evidence_id: int) -> Evidence:
-    """One evidence document of `release`, for the reviewer to download."""
-    for item in release.evidence:
-        if item.id == evidence_id:
-            return item
-    raise NotFound(_("The release has no such evidence."))
 
 
 def require_reviewer(user: User, release: Release) -> None:

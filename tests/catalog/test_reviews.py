@@ -129,13 +129,3 @@ def test_releases_by_state_most_recently_changed_first(db_session) -> None:
         with pytest.raises(Invalid) as refused:
             reviews.in_state(state)
         assert "state" in refused.value.fields
-
-
-def test_evidence_of_finds_only_the_release_s_own(db_session) -> None:
-    from tests.factories.catalog import EvidenceFactory
-
-    mine = EvidenceFactory(release=ReleaseFactory(state=S.SUBMITTED))
-    other = EvidenceFactory()
-    assert reviews.evidence_of(mine.release, mine.id) is mine
-    with pytest.raises(NotFound):
-        reviews.evidence_of(mine.release, other.id)
