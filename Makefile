@@ -37,8 +37,13 @@ migrate: install translations
 demo: migrate
 	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 $(BIN)/torget demo load
 
+# The daily jobs run beside the server (make run has no cron; production uses
+# the Kubernetes CronJob in deploy/k8s/), and stop with it.
 run: demo
-	TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1 TORGET_DAILY_JOBS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/gunicorn -c deploy/gunicorn.conf.py 'torget.app:create_app()'
+	export TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1; \
+	$(BIN)/torget catalog check-expiry --repeat-hours 24 & jobs=$$!; \
+	trap 'kill $$jobs 2>/dev/null' EXIT; \
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py 'torget.app:create_app()'
 
 # PostgreSQL, Chromium, chromedriver and Redis from Debian (installs only what
 # is missing, and only as root).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import click
 from flask.cli import AppGroup
@@ -27,12 +28,22 @@ def seed_criteria() -> None:
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Check as of this date (default: today, UTC).",
 )
-def check_expiry(today: dt.datetime | None) -> None:
+@click.option(
+    "--repeat-hours",
+    type=click.IntRange(min=1),
+    help="Keep running: check now, then every N hours (make run's scheduler).",
+)
+def check_expiry(today: dt.datetime | None, repeat_hours: int | None) -> None:
     """Warn 30 days before mandatory evidence expires; suspend releases whose has expired."""
-    with unit_of_work():
-        report = expiry.check_expiry(today.date() if today else None)
-    for release, text in report.warned:
-        click.echo(f"warned    {release.application.slug} {release.version}: {text}")
-    for release, text in report.suspended:
-        click.echo(f"suspended {release.application.slug} {release.version}: {text}")
-    click.echo(f"{len(report.warned)} warned, {len(report.suspended)} suspended.")
+    while True:
+        # Each run is its own unit of work: a failed run leaves the next one whole.
+        with unit_of_work():
+            report = expiry.check_expiry(today.date() if today else None)
+        for release, text in report.warned:
+            click.echo(f"warned    {release.application.slug} {release.version}: {text}")
+        for release, text in report.suspended:
+            click.echo(f"suspended {release.application.slug} {release.version}: {text}")
+        click.echo(f"{len(report.warned)} warned, {len(report.suspended)} suspended.")
+        if repeat_hours is None:
+            return
+        time.sleep(repeat_hours * 3600)

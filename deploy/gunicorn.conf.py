@@ -84,34 +84,3 @@ def child_exit(server: Arbiter, worker: Worker) -> None:
     from prometheus_client import multiprocess  # imported late: see the note on imports above
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-# `make run` has no cron: with TORGET_DAILY_JOBS=1 the master runs the daily
-# jobs itself, at start and then every 24 hours, each as its own process (one
-# unit of work, the same command cron or the Kubernetes CronJob runs). Several
-# masters on one database (production) use the CronJob instead.
-DAILY_JOBS = (("torget", "catalog", "check-expiry"),)
-DAY_SECONDS = 24 * 60 * 60
-
-
-def when_ready(server: Arbiter) -> None:
-    if os.environ.get("TORGET_DAILY_JOBS") != "1":
-        return
-    import subprocess
-    import threading
-
-    def run_daily() -> None:
-        stop = threading.Event()
-        while not stop.is_set():
-            for job in DAILY_JOBS:
-                # A fixed command of ours, found on the PATH `make run` sets.
-                result = subprocess.run(job, capture_output=True, text=True, check=False)  # noqa: S603
-                server.log.info(
-                    "daily job %s exited %d: %s",
-                    " ".join(job),
-                    result.returncode,
-                    (result.stdout or result.stderr).strip().splitlines()[-1:],
-                )
-            stop.wait(DAY_SECONDS)
-
-    threading.Thread(target=run_daily, name="torget-daily-jobs", daemon=True).start()

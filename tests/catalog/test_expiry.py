@@ -59,3 +59,22 @@ def test_newer_evidence_for_the_criterion_covers_it(db_session) -> None:
     )
     assert expiry.check_expiry(TODAY).suspended == []
     assert release.state == ReleaseState.CERTIFIED
+
+
+def test_the_command_reports_and_suspends(db_session, runner) -> None:
+    release = _certified_with_evidence(TODAY)
+    slug = release.application.slug
+    result = runner.invoke(args=["catalog", "check-expiry", "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert f"suspended {slug} {release.version}: " in result.output
+    assert result.output.splitlines()[-1] == "0 warned, 1 suspended."
+    assert releases.get(release.id).state == ReleaseState.SUSPENDED
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "soon"])
+def test_the_command_refuses_a_repeat_that_is_not_a_whole_positive_hour(
+    db_session, runner, hours
+) -> None:
+    result = runner.invoke(args=["catalog", "check-expiry", "--repeat-hours", hours])
+    assert result.exit_code == 2
+    assert "--repeat-hours" in result.output
