@@ -1,9 +1,9 @@
-"""Throughput and latency of Torget's foundation endpoints under gunicorn.
+"""Throughput and latency of Torget's endpoints under gunicorn.
 
     .venv/bin/python bench/http_endpoints.py [--seconds 10] [--concurrency 8] [--workers 2]
 
 Starts gunicorn with deploy/gunicorn.conf.py on a fresh SQLite instance in a
-temporary directory (migrated, demo data loaded, one API token issued), then
+temporary directory (migrated, demo data loaded, API tokens issued), then
 drives each endpoint from `--concurrency` threads with keep-alive connections
 for `--seconds`, and prints requests per second and latency percentiles.
 The load generator runs on the same machine, so the figures are a floor.
@@ -41,8 +41,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def prepare(env: dict[str, str]) -> str:
-    """Migrate, load the demo data, and return a fresh API token for a demo user."""
+BENCH_USERS = ("lege.oslo@torget.example", "vendor@torget.example", "reviewer@torget.example")
+
+
+def prepare(env: dict[str, str]) -> dict[str, str]:
+    """Migrate, load the demo data, and return a fresh API token per demo user, by email."""
     subprocess.run([BIN / "torget", "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([BIN / "torget", "demo", "load"], env=env, check=True, capture_output=True)
     issue = (
@@ -50,13 +53,15 @@ def prepare(env: dict[str, str]) -> str:
         "from torget.db import unit_of_work\n"
         "from accounts import api_tokens, users\n"
         "with create_app().app_context(), unit_of_work():\n"
-        "    user = users.get_by_email('lege.oslo@torget.example')\n"
-        "    print(api_tokens.issue(user, name='bench', expires_in_days=1).secret)\n"
+        f"    for email in {BENCH_USERS!r}:\n"
+        "        user = users.get_by_email(email)\n"
+        "        print(api_tokens.issue(user, name='bench', expires_in_days=1).secret)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", issue], env=env, check=True, capture_output=True, text=True
     )
-    return out.stdout.strip().splitlines()[-1]
+    tokens = out.stdout.strip().splitlines()[-len(BENCH_USERS) :]
+    return dict(zip(BENCH_USERS, tokens, strict=True))
 
 
 def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
@@ -135,7 +140,7 @@ def main() -> None:
             "PROMETHEUS_MULTIPROC_DIR": str(Path(scratch) / "prometheus"),
             "LOG_LEVEL": "WARNING",
         }
-        token = prepare(env)
+        tokens = prepare(env)
         server = subprocess.Popen(
             [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py", "torget.app:create_app()"],
             cwd=ROOT,
@@ -151,12 +156,17 @@ def main() -> None:
             )
             print("| Endpoint | req/s | p50 ms | p95 ms | p99 ms | errors |")
             print("| --- | ---: | ---: | ---: | ---: | ---: |")
-            bearer = {"Authorization": f"Bearer {token}"}
+            clinician, vendor, reviewer = (
+                {"Authorization": f"Bearer {tokens[email]}"} for email in BENCH_USERS
+            )
             for path, headers in (
                 ("/healthz", {}),
                 ("/api/v1/tenants", {}),
-                ("/api/v1/me", bearer),
+                ("/api/v1/me", clinician),
                 ("/m/", {}),
+                ("/api/v1/applications/news2-varsel/releases", vendor),
+                ("/api/v1/criteria", vendor),
+                ("/api/v1/review/queue", reviewer),
             ):
                 print(run(port, path, headers, args.seconds, args.concurrency), flush=True)
         finally:
