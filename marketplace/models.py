@@ -1,14 +1,26 @@
-"""Tenants: the municipalities that use the platform."""
+"""Tenants (municipalities), their enablements of apps, and the usage counts."""
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from accounts.models import Organisation
-from torget.db import UTCDateTime, db, utcnow
+from accounts.models import Organisation, User
+from catalog.models import Application, Release
+from torget.db import UTCDateTime, db, enum_column, utcnow
 
 
 class Tenant(db.Model):
@@ -37,3 +49,139 @@ class Tenant(db.Model):
     @property
     def organisation_number(self) -> str:
         return self.organisation.organisation_number
+
+
+class EnablementState(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class ExitStep(StrEnum):
+    """What became of the municipality's data when an app was disabled (the DPA's exit)."""
+
+    DATA_RETURNED = "data_returned"
+    DATA_DELETED = "data_deleted"
+    NO_DATA_HELD = "no_data_held"  # the app kept nothing outside the platform
+
+
+class Enablement(db.Model):
+    """A municipality's choice to use an app: which release, which scopes, which roles.
+
+    Pinned to one certified release; a newer release changes nothing until the
+    municipality's admin moves to it (and approves any scope it adds). One row
+    per municipality and app: disabling keeps the row, enabling again reopens it.
+    """
+
+    __table_args__ = (UniqueConstraint("tenant_id", "application_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="RESTRICT"))
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="RESTRICT"), index=True
+    )
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="RESTRICT"))
+    state: Mapped[EnablementState] = mapped_column(enum_column(EnablementState))
+    # Space-separated canonical scopes, each covered by one the release registered.
+    approved_scopes: Mapped[str] = mapped_column(Text)
+    # Role values (accounts.models.Role) whose holders may launch it.
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    enabled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    enabled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: an approval and a disable racing each other, one gets 412.
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    tenant: Mapped[Tenant] = relationship(lazy="joined")
+    application: Mapped[Application] = relationship(lazy="joined")
+    release: Mapped[Release] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version_id}  # noqa: RUF012 - SQLAlchemy's API
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.approved_scopes.split()
+
+
+class EnablementEventKind(StrEnum):
+    ENABLED = "enabled"
+    RELEASE_CHANGED = "release_changed"
+    SCOPES_CHANGED = "scopes_changed"
+    ROLES_CHANGED = "roles_changed"
+    DISABLED = "disabled"
+
+
+class EnablementEvent(db.Model):
+    """The append-only history of an enablement: who changed what, when, and the exit step."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enablement_id: Mapped[int] = mapped_column(
+        ForeignKey("enablement.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[EnablementEventKind] = mapped_column(enum_column(EnablementEventKind))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("release.id", ondelete="RESTRICT"))
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    exit_step: Mapped[ExitStep | None] = mapped_column(enum_column(ExitStep))
+    # Who at the vendor confirmed the data was returned or deleted, as the admin recorded it.
+    exit_confirmed_by: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+    release: Mapped[Release | None] = relationship(lazy="joined")
+
+
+@event.listens_for(EnablementEvent, "before_update")
+@event.listens_for(EnablementEvent, "before_delete")
+def _history_is_append_only(mapper: Any, connection: Any, target: EnablementEvent) -> None:
+    raise RuntimeError("enablement history is append-only")
+
+
+class TermsAcceptance(db.Model):
+    """An admin accepted the terms and the data processing agreement, in this exact version."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enablement_id: Mapped[int] = mapped_column(
+        ForeignKey("enablement.id", ondelete="RESTRICT"), index=True
+    )
+    terms_version: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the text shown, so the version's wording can be proven later.
+    terms_sha256: Mapped[str] = mapped_column(String(64))
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    accepted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsageDay(db.Model):
+    """Launches and tokens of one app in one municipality on one day (UTC)."""
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "application_id", "day"),
+        CheckConstraint("launches >= 0 AND tokens >= 0", name="counts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="RESTRICT"))
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="RESTRICT"), index=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date)
+    launches: Mapped[int] = mapped_column(default=0)
+    tokens: Mapped[int] = mapped_column(default=0)
+
+
+class ActiveUser(db.Model):
+    """One person used one app in one municipality in one month (for active-user counts).
+
+    The person is kept as a keyed hash, never their id: usage counts carry no identity.
+    """
+
+    __table_args__ = (UniqueConstraint("tenant_id", "application_id", "month", "user_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="RESTRICT"))
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="RESTRICT"), index=True
+    )
+    month: Mapped[dt.date] = mapped_column(Date)  # the first day of the month
+    user_hash: Mapped[str] = mapped_column(String(64))

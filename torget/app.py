@@ -108,12 +108,17 @@ def load_demo() -> None:
     with unit_of_work():
         created = marketplace_demo.load()
         users = accounts_demo.load()
+        created += marketplace_demo.load_sandbox()
         apps = catalog_demo.load(
             vendor_email="vendor@torget.example",
             reviewer_email="reviewer@torget.example",
             operator_email="operator@torget.example",
         )
-    click.echo(f"Demo data loaded ({created} new municipalities, {apps} new apps).")
+        enabled = marketplace_demo.load_enablements()
+    click.echo(
+        f"Demo data loaded ({created} new municipalities, {apps} new apps, "
+        f"{enabled} new enablements)."
+    )
     click.echo(f"Demo users (password for all: {accounts_demo.DEMO_PASSWORD}):")
     for user in users:
         where = f" in {user.organisation}" if user.organisation else ""

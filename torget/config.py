@@ -71,6 +71,8 @@ class Config:
     login_max_failures: int = 5
     metrics_multiproc_dir: str = ""
     upload_dir: str = ""
+    # The municipality where sandbox clients (releases not yet certified) may launch.
+    sandbox_tenant: str = "sandkasse"
 
     @property
     def is_production(self) -> bool:
@@ -97,6 +99,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("TORGET_LOGIN_MAX_FAILURES", "login_max_failures", _positive_int),
     ("PROMETHEUS_MULTIPROC_DIR", "metrics_multiproc_dir", str),
     ("TORGET_UPLOAD_DIR", "upload_dir", str),
+    ("TORGET_SANDBOX_TENANT", "sandbox_tenant", str),
 )
 
 DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"

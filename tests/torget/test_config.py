@@ -32,6 +32,7 @@ def test_defaults_are_the_embedded_sqlite_database_under_instance(tmp_path):
     assert config.demo is False
     assert config.redis_url == ""
     assert config.upload_dir == str(tmp_path / "uploads")
+    assert config.sandbox_tenant == "sandkasse"
 
 
 def test_every_variable_is_read(tmp_path):
@@ -50,6 +51,7 @@ def test_every_variable_is_read(tmp_path):
             "TORGET_SESSION_MAX_HOURS": "8",
             "TORGET_LOGIN_MAX_FAILURES": "3",
             "TORGET_UPLOAD_DIR": "/srv/torget/uploads",
+            "TORGET_SANDBOX_TENANT": "testkommune",
         }
     )
     assert config.database_url == "postgresql+psycopg://db/torget"
@@ -61,6 +63,7 @@ def test_every_variable_is_read(tmp_path):
     assert (config.max_body_bytes, config.session_idle_minutes) == (2048, 15)
     assert (config.session_max_hours, config.login_max_failures) == (8, 3)
     assert config.upload_dir == "/srv/torget/uploads"
+    assert config.sandbox_tenant == "testkommune"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""`torget demo load`: the ten FKJ municipalities and a user for every role."""
+"""`torget demo load`: the ten FKJ municipalities, the sandbox, and a user for every role."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from accounts import sign_in
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from accounts.models import Membership, Organisation, User
-from marketplace.demo import FKJ_MUNICIPALITIES
+from marketplace.demo import FKJ_MUNICIPALITIES, SANDBOX
 from marketplace.models import Tenant
 from tests.conftest import make_app
 from torget.db import db
@@ -33,7 +33,10 @@ def test_demo_load_is_idempotent(runner):
     assert second.exit_code == 0, second.output
     db.session.expire_all()
     assert _snapshot() == before
-    assert len(before["Tenant"]) == len(FKJ_MUNICIPALITIES) == 10
+    assert len(FKJ_MUNICIPALITIES) == 10
+    slugs = {row[1] for row in before["Organisation"]}
+    assert {slug for slug, _name, _number, _pop in (*FKJ_MUNICIPALITIES, SANDBOX)} <= slugs
+    assert len(before["Tenant"]) == len(FKJ_MUNICIPALITIES) + 1
     assert len(before["User"]) == len(DEMO_USERS)
 
 

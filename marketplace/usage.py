@@ -1,0 +1,111 @@
+"""Usage counts: launches and tokens per app, municipality and day; active users per month.
+
+The authorization server and the gateway call `record_launch` and
+`record_token` (issues 6 and 7); the pages and the cost read the monthly sums.
+Counts only: a person is kept as a keyed hash per month, never by id, so the
+usage tables say how many used an app, not who.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from catalog.models import Application
+from marketplace.models import ActiveUser, Tenant, UsageDay
+from torget.db import db
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    month: dt.date  # the first day of the month
+    launches: int
+    tokens: int
+    active_users: int
+
+
+def _insert(model: type) -> object:
+    """INSERT ... ON CONFLICT for the database in use (both speak it, in their own dialect)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+def _user_hash(tenant: Tenant, month: dt.date, user_key: str) -> str:
+    # Keyed by the server's secret and the month: the same person cannot be
+    # followed from month to month, nor recognised from outside.
+    secret = current_app.config["SECRET_KEY"].encode()
+    message = f"{tenant.id}:{month.isoformat()}:{user_key}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _count(tenant: Tenant, application: Application, day: dt.date, **counts: int) -> None:
+    # One statement, so two workers counting the same day never lose a count.
+    values = {"launches": 0, "tokens": 0, **counts}
+    statement = _insert(UsageDay).values(
+        tenant_id=tenant.id, application_id=application.id, day=day, **values
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["tenant_id", "application_id", "day"],
+        set_={name: getattr(UsageDay, name) + value for name, value in counts.items()},
+    )
+    db.session.execute(statement)
+
+
+def record_launch(
+    tenant: Tenant, application: Application, user_key: str | None, at: dt.datetime
+) -> None:
+    """A launch of the app in the municipality; `user_key` (e.g. the fhirUser) for active users."""
+    day = at.astimezone(dt.UTC).date()
+    _count(tenant, application, day, launches=1)
+    if user_key:
+        month = day.replace(day=1)
+        statement = (
+            _insert(ActiveUser)
+            .values(
+                tenant_id=tenant.id,
+                application_id=application.id,
+                month=month,
+                user_hash=_user_hash(tenant, month, user_key),
+            )
+            .on_conflict_do_nothing()
+        )
+        db.session.execute(statement)
+
+
+def record_token(tenant: Tenant, application: Application, at: dt.datetime) -> None:
+    """An access token issued to the app for the municipality."""
+    _count(tenant, application, at.astimezone(dt.UTC).date(), tokens=1)
+
+
+def monthly(
+    application: Application, *, year: int, tenant: Tenant | None = None
+) -> list[MonthUsage]:
+    """Each month of `year` (all twelve, zeros included), for one municipality or all."""
+    start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+    days = select(UsageDay.day, UsageDay.launches, UsageDay.tokens).where(
+        UsageDay.application_id == application.id, UsageDay.day >= start, UsageDay.day < end
+    )
+    users = select(ActiveUser.month, func.count()).where(
+        ActiveUser.application_id == application.id,
+        ActiveUser.month >= start,
+        ActiveUser.month < end,
+    )
+    if tenant is not None:
+        days = days.where(UsageDay.tenant_id == tenant.id)
+        users = users.where(ActiveUser.tenant_id == tenant.id)
+    launches = dict.fromkeys(range(1, 13), 0)
+    tokens = dict.fromkeys(range(1, 13), 0)
+    for day, day_launches, day_tokens in db.session.execute(days):
+        launches[day.month] += day_launches
+        tokens[day.month] += day_tokens
+    active = {month.month: n for month, n in db.session.execute(users.group_by(ActiveUser.month))}
+    return [
+        MonthUsage(dt.date(year, m, 1), launches[m], tokens[m], active.get(m, 0))
+        for m in range(1, 13)
+    ]
