@@ -23,6 +23,8 @@ from marketplace.models import (
     EnablementEventKind,
     EnablementState,
     ExitStep,
+    JointMember,
+    JointProposal,
     Tenant,
     TermsAcceptance,
 )
@@ -198,3 +200,31 @@ def _usage(tenant: Tenant, application: Application) -> None:
             user = f"Practitioner/demo-{rng.randint(1, clinicians)}"
             usage.record_launch(tenant, application, user, at)
             usage.record_token(tenant, application, at)
+
+
+# Three smaller municipalities consider Tjenesteoversikt together; none has decided yet.
+JOINT = ("Helsesamarbeid i nord og vest", "tjenesteoversikt", ("bodo", "hammerfest", "vinje"))
+
+
+def load_joint() -> int:
+    """The demo joint proposal (1 when created now)."""
+    name, app_slug, members = JOINT
+    if db.session.scalar(select(JointProposal).where(JointProposal.name == name)):
+        return 0
+    application = db.session.scalar(select(Application).where(Application.slug == app_slug))
+    release = releases.current_certified(application) if application else None
+    if release is None:
+        return 0
+    proposer = _admin_of(tenants.get_by_slug(members[0]))
+    db.session.add(
+        JointProposal(
+            application=application,
+            release=release,
+            scopes="launch openid fhirUser patient/EpisodeOfCare.rs patient/CarePlan.rs",
+            roles=["clinician"],
+            name=name,
+            proposed_by_id=proposer.id if proposer else None,
+            members=[JointMember(tenant=tenants.get_by_slug(slug)) for slug in members],
+        )
+    )
+    return 1

@@ -11,10 +11,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -185,3 +187,93 @@ class ActiveUser(db.Model):
     )
     month: Mapped[dt.date] = mapped_column(Date)  # the first day of the month
     user_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AppRequestState(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class AppRequest(db.Model):
+    """A clinician asks their municipality's admins for an app from the catalog."""
+
+    __table_args__ = (
+        # One open request per person and app: a double click or two tabs make one.
+        Index(
+            "uq_app_request_open",
+            "tenant_id",
+            "application_id",
+            "requested_by_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="RESTRICT"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="RESTRICT"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Why the clinician needs it: what the admins weigh (tjenstlig behov).
+    message: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[AppRequestState] = mapped_column(
+        enum_column(AppRequestState), default=AppRequestState.OPEN
+    )
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    tenant: Mapped[Tenant] = relationship(lazy="joined")
+    application: Mapped[Application] = relationship(lazy="joined")
+    requested_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[requested_by_id])
+    answered_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[answered_by_id])
+
+
+class JointState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class JointProposal(db.Model):
+    """Several municipalities buying an app together (interkommunalt samarbeid).
+
+    One admin proposes the app, its release, scopes and roles for a group;
+    each member's own admin approves for their municipality (which enables it
+    there) or declines. The group's cost split follows the app's price model.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="RESTRICT"), index=True
+    )
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="RESTRICT"))
+    scopes: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    # What the group calls itself, e.g. "Helsesamarbeid i Vest-Telemark".
+    name: Mapped[str] = mapped_column(String(200))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    application: Mapped[Application] = relationship(lazy="joined")
+    release: Mapped[Release] = relationship(lazy="joined")
+    members: Mapped[list[JointMember]] = relationship(
+        back_populates="proposal", lazy="selectin", order_by="JointMember.id"
+    )
+
+
+class JointMember(db.Model):
+    """One municipality of a joint proposal, and its own admin's decision."""
+
+    __table_args__ = (UniqueConstraint("proposal_id", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("joint_proposal.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="RESTRICT"), index=True)
+    state: Mapped[JointState] = mapped_column(enum_column(JointState), default=JointState.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    proposal: Mapped[JointProposal] = relationship(back_populates="members")
+    tenant: Mapped[Tenant] = relationship(lazy="joined")

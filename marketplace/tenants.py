@@ -30,10 +30,14 @@ def list_tenants() -> list[Tenant]:
     return sorted(tenants, key=lambda t: norwegian_sort_key(t.name))
 
 
-def get_by_slug(slug: str) -> Tenant:
-    tenant = db.session.scalar(
+def find_by_slug(slug: str) -> Tenant | None:
+    return db.session.scalar(
         select(Tenant).join(Tenant.organisation).where(Organisation.slug == slug)
     )
+
+
+def get_by_slug(slug: str) -> Tenant:
+    tenant = find_by_slug(slug)
     if tenant is None:
         raise NotFound(_("No municipality is called %(slug)s.", slug=slug))
     return tenant

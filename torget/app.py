@@ -115,6 +115,7 @@ def load_demo() -> None:
             operator_email="operator@torget.example",
         )
         enabled = marketplace_demo.load_enablements()
+        marketplace_demo.load_joint()
     click.echo(
         f"Demo data loaded ({created} new municipalities, {apps} new apps, "
         f"{enabled} new enablements)."

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from catalog import applications, credentials
 from catalog.models import Environment
-from marketplace import enablements, tenants, usage
+from marketplace import enablements, joint, tenants, usage
 from marketplace.models import EnablementEvent, EnablementState, UsageDay
 from torget.db import db, utcnow
 
@@ -44,6 +44,10 @@ def test_the_demo_shows_every_kind_of_enablement_and_loads_once(runner) -> None:
     assert _enablement("stavanger", "tjenesteoversikt").state == EnablementState.DISABLED
     assert not enablements.launch_policy(_production("tjenesteoversikt"), "stavanger").allowed
     assert enablements.launch_policy(_production("kommunestatistikk"), "trondheim").allowed
+
+    (proposal,) = joint.for_tenant(tenants.get_by_slug("vinje"))
+    assert [m.tenant.slug for m in proposal.members] == ["bodo", "hammerfest", "vinje"]
+    assert sum(s.yearly_ore for s in joint.cost_split(proposal)) > 0
 
     this_year = utcnow().year
     bergen = tenants.get_by_slug("bergen")
