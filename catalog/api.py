@@ -19,13 +19,10 @@ from typing import Any, TypeVar
 
 from flask import Response
 from flask.views import MethodView
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, Page
-from marshmallow import Schema, fields
+from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
-from werkzeug.http import parse_etags
 
 from accounts.access import login_required, require_user, requires
 from accounts.models import Role
@@ -88,8 +85,7 @@ from catalog.schemas import (
     VendorSchema,
     VendorSignUpSchema,
 )
-from torget.api import accepts
-from torget.errors import DomainError
+from torget.api import ETAG, IfMatchSchema, accepts, etag, expected_version
 from torget.limits import body_limit
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,11 +95,6 @@ MULTIPART = "multipart/form-data"
 _MULTIPART_OVERHEAD = 64 * 1024
 # Ids in paths stop at PostgreSQL's integer: a larger number is a 404, not a database error.
 ID = "int(max=2147483647)"
-
-
-class PreconditionRequired(DomainError):
-    status = 428
-    title = _l("Precondition required")
 
 
 class MultipartParser(FlaskParser):
@@ -165,46 +156,6 @@ def errors(*statuses: int) -> Callable[[F], F]:
         return view
 
     return decorate
-
-
-ETAG = {
-    "ETag": {
-        "description": "The version of what was returned: send it as If-Match to change it.",
-        "schema": {"type": "string"},
-    }
-}
-
-
-class IfMatchSchema(Schema):
-    if_match = fields.String(
-        data_key="If-Match",
-        metadata={
-            "description": "The ETag of your last GET (or * for any version). Required: "
-            "without it the answer is 428; when it is stale, 412."
-        },
-    )
-
-
-def _etag(row: Application | Release | Criterion) -> dict[str, str]:
-    return {"ETag": f'"{row.version_id}"'}
-
-
-def _expected_version(headers: dict[str, Any], current: int) -> int | None:
-    """The version the client means to change, from If-Match (RFC 9110 §13.1.1).
-
-    None for `*` (any version). A list of tags matches when any of them is the
-    current one; a tag that matches nothing comes out as a version no row has,
-    so the service answers 412.
-    """
-    value = headers.get("if_match")
-    if not value:
-        raise PreconditionRequired(
-            _("Send If-Match with the ETag of your last GET, so no one's change is lost.")
-        )
-    tags = parse_etags(value)
-    if tags.star_tag:
-        return None
-    return current if tags.contains(str(current)) else 0
 
 
 def _upload(max_bytes: int) -> Callable[[F], F]:
@@ -375,7 +326,7 @@ class VendorApplications(MethodView):
         The slug is its address, unique regardless of case.
         """
         application = applications.create(vendors.get_by_slug(slug), **data, by=require_user())
-        return application, _etag(application)
+        return application, etag(application)
 
 
 @applications_blp.route("/applications/<slug>")
@@ -386,7 +337,7 @@ class ApplicationItem(MethodView):
     def get(self, slug: str) -> tuple[Application, dict[str, str]]:
         """One app, with an ETag to change it with."""
         application = _readable_application(slug)
-        return application, _etag(application)
+        return application, etag(application)
 
     @login_required
     @errors(403, 404, 409, 412, 428)
@@ -406,9 +357,9 @@ class ApplicationItem(MethodView):
             application,
             replace(schemas.listing_of(application), **data),
             by=require_user(),
-            expected_version=_expected_version(headers, application.version_id),
+            expected_version=expected_version(headers, application.version_id),
         )
-        return application, _etag(application)
+        return application, etag(application)
 
 
 @applications_blp.route("/applications/<slug>/logo")
@@ -480,7 +431,7 @@ class ApplicationReleases(MethodView):
     def post(self, data: releases.ReleaseInput, slug: str) -> tuple[Release, dict[str, str]]:
         """Start a draft release (members only): a version and a client type to begin."""
         release = releases.create_draft(applications.get_by_slug(slug), data, by=require_user())
-        return release, _etag(release)
+        return release, etag(release)
 
 
 @releases_blp.route(f"/releases/<{ID}:release_id>")
@@ -491,7 +442,7 @@ class ReleaseItem(MethodView):
     def get(self, release_id: int) -> tuple[Release, dict[str, str]]:
         """One release: its launch fields, evidence, review findings and state."""
         release = _readable_release(release_id)
-        return release, _etag(release)
+        return release, etag(release)
 
     @login_required
     @errors(403, 404, 409, 412, 428)
@@ -511,9 +462,9 @@ class ReleaseItem(MethodView):
             release,
             data,
             by=require_user(),
-            expected_version=_expected_version(headers, release.version_id),
+            expected_version=expected_version(headers, release.version_id),
         )
-        return release, _etag(release)
+        return release, etag(release)
 
 
 @releases_blp.route(f"/releases/<{ID}:release_id>/missing")
@@ -851,7 +802,7 @@ class Criteria(MethodView):
     def post(self, data: criteria.CriterionInput) -> tuple[Criterion, dict[str, str]]:
         """Publish a new criterion (reviewers)."""
         criterion = criteria.create(data, by=require_user())
-        return criterion, _etag(criterion)
+        return criterion, etag(criterion)
 
 
 @criteria_blp.route("/criteria/<code>")
@@ -862,7 +813,7 @@ class CriterionItem(MethodView):
     def get(self, code: str) -> tuple[Criterion, dict[str, str]]:
         """One criterion, with an ETag to change it with."""
         criterion = criteria.get_by_code(code)
-        return criterion, _etag(criterion)
+        return criterion, etag(criterion)
 
     @requires(Role.REVIEWER)
     @errors(403, 404, 412, 428)
@@ -878,9 +829,9 @@ class CriterionItem(MethodView):
             criterion,
             replace(schemas.criterion_input_of(criterion), **data),
             by=require_user(),
-            expected_version=_expected_version(headers, criterion.version_id),
+            expected_version=expected_version(headers, criterion.version_id),
         )
-        return criterion, _etag(criterion)
+        return criterion, etag(criterion)
 
 
 @criteria_blp.route("/criteria/<code>/retire")

@@ -534,13 +534,18 @@ def _code(value: str) -> str:
     return value.rpartition("|")[2] or value
 
 
+def resource_name(resource: str) -> str:
+    """What people call a resource type (`*` too), in the current language; else its FHIR name."""
+    return str(_DATA_NAMES.get(resource, resource))
+
+
 def _data_name(scope: ResourceScope) -> str:
     categories = [v for n, v in scope.query if n == "category"]
     if scope.resource == "Observation" and len(categories) == 1:
         category = _OBSERVATION_CATEGORIES.get(_code(categories[0]))
         if category is not None:
             return str(category)
-    return str(_DATA_NAMES.get(scope.resource, scope.resource))
+    return resource_name(scope.resource)
 
 
 def explain(scope: Scope) -> str:

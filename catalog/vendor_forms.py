@@ -23,13 +23,11 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
 )
 from wtforms.validators import InputRequired, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts import passwords
 from catalog import labels
@@ -37,6 +35,7 @@ from catalog.applications import Listing
 from catalog.models import Application, Release
 from catalog.releases import ReleaseInput
 from catalog.vendors import NewAccount, VendorProfile
+from torget.forms import CheckboxesField
 
 
 def _lines(text: str | None) -> list[str]:
@@ -57,13 +56,6 @@ class VersionField(HiddenField):
 
     def _value(self) -> str:
         return "" if self.data is None else str(self.data)
-
-
-class CheckboxesField(SelectMultipleField):
-    """One checkbox per choice, each with its own label."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 # --- vendors -----------------------------------------------------------------

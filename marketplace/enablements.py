@@ -85,6 +85,23 @@ def for_tenant(tenant: Tenant) -> list[Enablement]:
     )
 
 
+def administered_by(
+    user: User | None, application: Application
+) -> list[tuple[Tenant, Enablement | None]]:
+    """The municipalities `user` administers, each with its enablement of the app, if any."""
+    if user is None:
+        return []
+    ids = {
+        m.organisation_id
+        for m in user.memberships
+        if m.role == Role.MUNICIPAL_ADMIN and m.organisation_id is not None
+    }
+    if not ids:
+        return []
+    found = db.session.scalars(select(Tenant).where(Tenant.organisation_id.in_(ids)))
+    return [(t, find(t, application)) for t in sorted(found, key=lambda t: t.name.casefold())]
+
+
 def history(enablement: Enablement) -> list[EnablementEvent]:
     return list(
         db.session.scalars(
@@ -121,6 +138,16 @@ def widening(enablement: Enablement, release: Release) -> list[str]:
 def is_stopped(enablement: Enablement) -> bool:
     """The pinned release may no longer launch (suspended or revoked): shown as stopped."""
     return enablement.release.state not in releases.LAUNCHABLE
+
+
+def release_to_enable(application: Application) -> Release:
+    """The release enabling `application` pins: its certified one (409 when it has none)."""
+    release = releases.current_certified(application)
+    if release is None:
+        raise Conflict(
+            _("%(app)s has no certified release: it cannot be enabled.", app=application.name)
+        )
+    return release
 
 
 # --- the rules of an approval ---------------------------------------------------
@@ -199,11 +226,7 @@ def enable(
     opens again with the new approval.
     """
     require_admin(by, tenant)
-    release = releases.current_certified(application)
-    if release is None:
-        raise Conflict(
-            _("%(app)s has no certified release: it cannot be enabled.", app=application.name)
-        )
+    release = release_to_enable(application)
     errors = FieldErrors()
     approved, roles = check_access(release, access, errors)
     errors.check(

@@ -1,16 +1,58 @@
-"""Municipality pages: the list of tenants and each tenant's own page."""
+"""Marketplace pages: the public catalog (`/`, `/apps/<slug>`) and the municipalities."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from accounts.access import current_user, has_role, requires
 from accounts.models import Role
-from marketplace import tenants
+from catalog import labels
+from catalog.texts import localized
+from marketplace import costs, enablements, listings, schemas, shelf, tenants
+from torget import home
 from torget.access import public
 
 bp = Blueprint("marketplace", __name__, template_folder="templates")
+
+
+# --- the public catalog ----------------------------------------------------------------
+
+
+def catalog() -> ResponseReturnValue:
+    """The front page (`home.index`): certified apps, searched, filtered and sorted.
+
+    Every choice is a GET parameter, so a result page is a link to share.
+    """
+    result = listings.search(schemas.catalog_query(request.args))
+    return render_template("marketplace/catalog.html", result=result, localized=localized)
+
+
+@bp.record_once
+def _serve_the_catalog_at_the_front(state: BlueprintSetupState) -> None:
+    home.provide_front_page(state.app, catalog)
+
+
+@bp.get("/apps/<slug>")
+@public
+def listing(slug: str) -> ResponseReturnValue:
+    found = listings.get_listing(slug)
+    user = current_user()
+    return render_template(
+        "marketplace/app.html",
+        listing=found,
+        # For a municipal admin: this year's cost, and what each of their
+        # municipalities can do with the app; for a clinician: asking for it.
+        cost=costs.cost_for_viewer(found.application, user),
+        administered=enablements.administered_by(user, found.application),
+        can_ask=bool(user and shelf.clinician_tenants(user)),
+        kroner=labels.kroner,
+        localized=localized,
+    )
+
+
+# --- municipalities ----------------------------------------------------------------------
 
 
 @bp.get("/m/")

@@ -10,7 +10,7 @@ The rendered reference (Swagger UI) is at `/api/v1/docs`, from local files only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask, current_app, render_template, request, send_from_directory
@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Api as SmorestApi
 from marshmallow import Schema, fields
+from werkzeug.http import parse_etags
 
 from torget.access import public
 from torget.errors import DomainError, NotFound
@@ -69,6 +70,59 @@ class Api(SmorestApi):
         # torget.errors answers every error app-wide; smorest's own JSON
         # handler would replace it for all HTTP errors, pages included.
         return None
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    title = _l("Precondition required")
+
+
+# --- conditional changes: ETag out, If-Match in -------------------------------------
+
+ETAG = {
+    "ETag": {
+        "description": "The version of what was returned: send it as If-Match to change it.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+class IfMatchSchema(Schema):
+    if_match = fields.String(
+        data_key="If-Match",
+        metadata={
+            "description": "The ETag of your last GET (or * for any version). Required: "
+            "without it the answer is 428; when it is stale, 412."
+        },
+    )
+
+
+class Versioned(Protocol):
+    """A row with optimistic locking: its `version_id` is its ETag."""
+
+    version_id: int
+
+
+def etag(row: Versioned) -> dict[str, str]:
+    return {"ETag": f'"{row.version_id}"'}
+
+
+def expected_version(headers: dict[str, Any], current: int) -> int | None:
+    """The version the client means to change, from If-Match (RFC 9110 §13.1.1).
+
+    None for `*` (any version). A list of tags matches when any of them is the
+    current one; a tag that matches nothing comes out as a version no row has,
+    so the service answers 412.
+    """
+    value = headers.get("if_match")
+    if not value:
+        raise PreconditionRequired(
+            _("Send If-Match with the ETag of your last GET, so no one's change is lost.")
+        )
+    tags = parse_etags(value)
+    if tags.star_tag:
+        return None
+    return current if tags.contains(str(current)) else 0
 
 
 def accepts(*media_types: str) -> Callable[[F], F]:

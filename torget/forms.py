@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from flask import g
 from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from torget.errors import DomainError
+
+
+class CheckboxesField(SelectMultipleField):
+    """One checkbox per choice, each with its own label."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def show_errors(form: FlaskForm, error: DomainError) -> None:

@@ -23,6 +23,7 @@ from catalog.scopes import (
     intersect,
     parse_scope,
     parse_scopes,
+    resource_name,
     resource_types,
 )
 from torget.errors import Invalid
@@ -768,6 +769,14 @@ def test_common_resource_types_have_friendly_names(app):
             assert explained.startswith("Read ")
             assert f" ({resource}) of the patient in context" in explained
             assert not explained.startswith(f"Read {resource}")
+
+
+def test_resource_names(app):
+    with language(app, "en"):
+        assert resource_name("Observation") == "observations"
+        assert resource_name("*") == "all kinds of data"
+        # A type without a friendlier name is called by its FHIR name.
+        assert resource_name("Specimen") == "Specimen"
 
 
 @pytest.mark.parametrize("lang", ["en", "nb"])

@@ -114,6 +114,16 @@ def test_only_a_certified_release_is_enabled(oslo, state) -> None:
     assert _count(Enablement) == 0
 
 
+def test_the_release_to_enable_is_the_certified_one(certified) -> None:
+    assert enablements.release_to_enable(certified.application) == certified
+    suspended = ReleaseFactory(state=S.SUSPENDED, scopes=REGISTERED)
+    with pytest.raises(Conflict) as refused:
+        enablements.release_to_enable(suspended.application)
+    assert refused.value.detail == (
+        f"{suspended.application.name} has no certified release: it cannot be enabled."
+    )
+
+
 def test_bergen_cannot_act_for_oslo(oslo, certified) -> None:
     tenant, admin = oslo
     bergen = TenantFactory()
