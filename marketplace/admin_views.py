@@ -225,10 +225,6 @@ def _enablement_page(
         stop_event=_stop_event(release) if stopped else None,
         newer=newer,
         diff=diff,
-        # In the diff, each scope is marked new or removed, as on the reviewer's page.
-        marks={s: "added" for s in diff.added} | {s: "removed" for s in diff.removed}
-        if diff
-        else {},
         widening=widening,
         dropped=dropped,
         history=history,

@@ -19,7 +19,6 @@ from catalog.models import Application
 from marketplace import enablements, tenants, terms, usage
 from marketplace.models import (
     Enablement,
-    EnablementEvent,
     EnablementEventKind,
     EnablementState,
     ExitStep,
@@ -151,10 +150,10 @@ def load_enablements() -> int:
                 accepted_by_id=admin.id if admin else None,
             )
         )
-        _event(enablement, EnablementEventKind.ENABLED, admin)
+        enablements.record(enablement, EnablementEventKind.ENABLED, admin)
         if demo.disabled:
             enablement.state = EnablementState.DISABLED
-            _event(
+            enablements.record(
                 enablement,
                 EnablementEventKind.DISABLED,
                 admin,
@@ -169,22 +168,6 @@ def load_enablements() -> int:
 
 def _admin_of(tenant: Tenant) -> User | None:
     return next((m.user for m in tenants.members(tenant) if m.role == Role.MUNICIPAL_ADMIN), None)
-
-
-def _event(
-    enablement: Enablement, kind: EnablementEventKind, actor: User | None, **data: object
-) -> None:
-    db.session.add(
-        EnablementEvent(
-            enablement_id=enablement.id,
-            kind=kind,
-            release_id=enablement.release_id,
-            scopes=enablement.approved_scopes,
-            roles=list(enablement.roles),
-            actor_id=actor.id if actor else None,
-            **data,
-        )
-    )
 
 
 def _usage(tenant: Tenant, application: Application) -> None:

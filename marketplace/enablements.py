@@ -191,9 +191,10 @@ def _check_version(enablement: Enablement, expected: int | None) -> None:
         )
 
 
-def _record(
+def record(
     enablement: Enablement, kind: EnablementEventKind, by: User | None, **data: object
 ) -> None:
+    """Append an event to the enablement's history, with its state as it is now."""
     db.session.add(
         EnablementEvent(
             enablement_id=enablement.id,
@@ -271,7 +272,7 @@ def enable(
             accepted_by_id=by.id,
         )
     )
-    _record(enablement, EnablementEventKind.ENABLED, by)
+    record(enablement, EnablementEventKind.ENABLED, by)
     return enablement
 
 
@@ -287,7 +288,7 @@ def change_access(
     errors.raise_if_any()
     enablement.approved_scopes, enablement.roles = approved, roles
     db.session.flush()  # the version check: a concurrent change fails here, not at commit
-    _record(enablement, EnablementEventKind.SCOPES_CHANGED, by)
+    record(enablement, EnablementEventKind.SCOPES_CHANGED, by)
     return enablement
 
 
@@ -331,7 +332,7 @@ def move_to_release(
     enablement.release = release
     enablement.approved_scopes, enablement.roles = approved, roles
     db.session.flush()  # the version check, as above
-    _record(enablement, EnablementEventKind.RELEASE_CHANGED, by)
+    record(enablement, EnablementEventKind.RELEASE_CHANGED, by)
     return enablement
 
 
@@ -379,7 +380,7 @@ def disable(
     errors.raise_if_any()
     enablement.state = EnablementState.DISABLED
     db.session.flush()  # the version check: a racing approval or disable fails here
-    _record(
+    record(
         enablement,
         EnablementEventKind.DISABLED,
         by,
