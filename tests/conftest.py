@@ -30,6 +30,8 @@ from torget.db import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# 32 bytes, urlsafe base64: encrypts the signing keys of every test app.
+TEST_KEY_ENCRYPTION_KEY = "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
 DATABASES = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
 
 
@@ -50,6 +52,7 @@ def make_app(database_url: str, instance_path: Path, **overrides: object) -> Fla
             "env": "test",
             "database_url": database_url,
             "secret_key": TEST_SECRET,
+            "key_encryption_key": TEST_KEY_ENCRYPTION_KEY,
             "instance_path": str(instance_path),
             **overrides,
         },

@@ -12,9 +12,11 @@ from flask.cli import AppGroup
 from flask_migrate import Migrate
 
 import accounts
+import auth
 import catalog
 import marketplace
 from accounts import demo as accounts_demo
+from auth import keys as auth_keys
 from catalog import demo as catalog_demo
 from marketplace import demo as marketplace_demo
 from torget import access, api, errors, home, i18n, limits, operations, request_log
@@ -54,6 +56,7 @@ def create_app(
     accounts.init_app(app, rest)
     catalog.init_app(app, rest)
     marketplace.init_app(app, rest)
+    auth.init_app(app, rest)
     # Last, so the user is known when the endpoint's rule runs.
     access.init_app(app)
     app.after_request(_security_headers)
@@ -116,6 +119,8 @@ def load_demo() -> None:
         )
         enabled = marketplace_demo.load_enablements()
         marketplace_demo.load_joint()
+        # A demo instance signs tokens from the start; production rotates by command.
+        auth_keys.ensure_current()
     click.echo(
         f"Demo data loaded ({created} new municipalities, {apps} new apps, "
         f"{enabled} new enablements)."

@@ -7,6 +7,8 @@ Production refuses to start without its secrets.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -73,6 +75,8 @@ class Config:
     upload_dir: str = ""
     # The municipality where sandbox clients (releases not yet certified) may launch.
     sandbox_tenant: str = "sandkasse"
+    # Encrypts the authorization server's signing keys at rest (urlsafe base64 of 32 bytes).
+    key_encryption_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -100,6 +104,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("PROMETHEUS_MULTIPROC_DIR", "metrics_multiproc_dir", str),
     ("TORGET_UPLOAD_DIR", "upload_dir", str),
     ("TORGET_SANDBOX_TENANT", "sandbox_tenant", str),
+    ("TORGET_KEY_ENCRYPTION_KEY", "key_encryption_key", str),
 )
 
 DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"
@@ -145,19 +150,47 @@ def _complete(config: Config) -> Config:
                 "'import secrets; print(secrets.token_urlsafe(48))'`), or set "
                 "TORGET_ENV=development for a local instance."
             )
-        changes["secret_key"] = _development_secret(instance)
+        changes["secret_key"] = _development_secret(
+            instance, "secret_key", lambda: secrets.token_urlsafe(48)
+        )
     elif config.is_production and len(config.secret_key) < 32:
         raise ConfigError("SECRET_KEY is too short: production needs at least 32 characters.")
+    if not config.key_encryption_key:
+        if config.env == "production":
+            raise ConfigError(
+                "TORGET_KEY_ENCRYPTION_KEY is not set. Production refuses to start without it: "
+                "it encrypts the token signing keys. Set it to `python -c 'import base64, os; "
+                "print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`."
+            )
+        changes["key_encryption_key"] = _development_secret(
+            instance,
+            "key_encryption_key",
+            lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        )
+    elif not _is_32_bytes(config.key_encryption_key):
+        raise ConfigError("TORGET_KEY_ENCRYPTION_KEY must be urlsafe base64 of 32 bytes.")
     return replace(config, **changes)
 
 
-def _development_secret(instance: Path) -> str:
+def new_key_encryption_key() -> str:
+    """A fresh value for TORGET_KEY_ENCRYPTION_KEY."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def _is_32_bytes(text: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(text.encode())) == 32
+    except (ValueError, binascii.Error):
+        return False
+
+
+def _development_secret(instance: Path, name: str, make: Callable[[], str]) -> str:
     """A random key kept under instance/, so every worker and restart shares it."""
-    path = instance / "secret_key"
+    path = instance / name
     if path.exists():
         return path.read_text().strip()
     instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = make()
     # Created 0600 with O_EXCL: two workers starting at once cannot both write.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

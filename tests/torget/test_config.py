@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from torget.config import ConfigError, load
+from torget.config import ConfigError, load, new_key_encryption_key
+
+KEK = new_key_encryption_key()
 
 
 def test_production_refuses_to_start_without_secret_key(tmp_path):
@@ -21,11 +23,29 @@ def test_development_keeps_one_generated_secret_for_every_worker(tmp_path):
     second = load(environ)
     assert len(first.secret_key) >= 32
     assert first.secret_key == second.secret_key
-    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert first.key_encryption_key == second.key_encryption_key
+    assert first.key_encryption_key != first.secret_key
+    for name in ("secret_key", "key_encryption_key"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
+
+
+def test_production_refuses_to_start_without_a_key_encryption_key(tmp_path):
+    environ = {"SECRET_KEY": "x" * 40, "TORGET_INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(ConfigError, match="TORGET_KEY_ENCRYPTION_KEY is not set"):
+        load(environ)
+    for bad in ("short", "x" * 44, "not base64 at all!"):
+        with pytest.raises(ConfigError, match="urlsafe base64 of 32 bytes"):
+            load({**environ, "TORGET_KEY_ENCRYPTION_KEY": bad})
 
 
 def test_defaults_are_the_embedded_sqlite_database_under_instance(tmp_path):
-    config = load({"SECRET_KEY": "x" * 40, "TORGET_INSTANCE_PATH": str(tmp_path)})
+    config = load(
+        {
+            "SECRET_KEY": "x" * 40,
+            "TORGET_KEY_ENCRYPTION_KEY": KEK,
+            "TORGET_INSTANCE_PATH": str(tmp_path),
+        }
+    )
     assert config.database_url == f"sqlite:///{tmp_path / 'torget.db'}"
     assert config.base_url == "http://127.0.0.1:5000"
     assert config.log_level == "INFO"
@@ -52,6 +72,7 @@ def test_every_variable_is_read(tmp_path):
             "TORGET_LOGIN_MAX_FAILURES": "3",
             "TORGET_UPLOAD_DIR": "/srv/torget/uploads",
             "TORGET_SANDBOX_TENANT": "testkommune",
+            "TORGET_KEY_ENCRYPTION_KEY": KEK,
         }
     )
     assert config.database_url == "postgresql+psycopg://db/torget"
@@ -64,6 +85,7 @@ def test_every_variable_is_read(tmp_path):
     assert (config.session_max_hours, config.login_max_failures) == (8, 3)
     assert config.upload_dir == "/srv/torget/uploads"
     assert config.sandbox_tenant == "testkommune"
+    assert config.key_encryption_key == KEK
 
 
 @pytest.mark.parametrize(
@@ -78,6 +100,11 @@ def test_every_variable_is_read(tmp_path):
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path, variable, value):
-    environ = {"SECRET_KEY": "x" * 40, "TORGET_INSTANCE_PATH": str(tmp_path), variable: value}
+    environ = {
+        "SECRET_KEY": "x" * 40,
+        "TORGET_KEY_ENCRYPTION_KEY": KEK,
+        "TORGET_INSTANCE_PATH": str(tmp_path),
+        variable: value,
+    }
     with pytest.raises(ConfigError, match=variable):
         load(environ)
