@@ -1,0 +1,152 @@
+"""EHR launch contexts: made for one app and one municipality, spent once, within minutes.
+
+The journal system (through `/oauth/launch`, or the built-in EPJ launcher)
+asks for a context carrying the patient, encounter, user, intent and
+fhirContext; it gets an opaque `launch` value to open the app with. The
+app's authorize request with scope `launch` spends it: once, by that app,
+before it expires. Only a hash of the value is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from accounts.models import User
+from auth.models import LaunchContext
+from catalog.fhir_types import RESOURCE_TYPES
+from catalog.models import LaunchMode
+from marketplace import enablements
+from marketplace.models import Tenant
+from torget.db import db, utcnow
+from torget.errors import Conflict, FieldErrors, Forbidden, Invalid
+
+LIFETIME = dt.timedelta(minutes=5)
+MAX_FHIR_CONTEXT = 20
+# FHIR R4 id: [A-Za-z0-9\-\.]{1,64}
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_INTENT = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
+_RESOURCE_TYPES = frozenset(RESOURCE_TYPES)
+
+
+@dataclass(frozen=True)
+class IssuedLaunch:
+    context: LaunchContext
+    launch: str
+    """The value to open the app with. It exists only here: it is stored hashed."""
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _check_reference(item: object, errors: FieldErrors, index: int) -> dict[str, Any] | None:
+    """A fhirContext item: {"reference": "Type/id"} with an optional role (SMART 2.2)."""
+    field = f"fhir_context.{index}"
+    if not isinstance(item, dict) or set(item) - {"reference", "role"}:
+        errors.add(field, _('Each item is {"reference": "Type/id"} with an optional role.'))
+        return None
+    reference = item.get("reference")
+    kind, _slash, ident = reference.partition("/") if isinstance(reference, str) else ("", "", "")
+    if kind not in _RESOURCE_TYPES or not _FHIR_ID.fullmatch(ident):
+        errors.add(
+            field, _("A reference is a FHIR resource type and an id, such as Encounter/123.")
+        )
+        return None
+    role = item.get("role")
+    if role is not None and not (isinstance(role, str) and _INTENT.fullmatch(role)):
+        errors.add(field, _("A role is a short code."))
+        return None
+    return {"reference": reference, **({"role": role} if role else {})}
+
+
+def create(
+    *,
+    client_id: str,
+    tenant: Tenant,
+    user: User | None,
+    patient: str | None = None,
+    encounter: str | None = None,
+    intent: str | None = None,
+    fhir_context: Sequence[object] = (),
+    now: dt.datetime | None = None,
+) -> IssuedLaunch:
+    """A launch context for `client_id` in `tenant`, if the app may launch there now."""
+    decision = enablements.launch_policy(client_id, tenant.slug)
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
+    if decision.release is None or LaunchMode.EHR.value not in decision.release.launch_modes:
+        raise Conflict(_("This app does not start from the journal system (no EHR launch)."))
+    errors = FieldErrors()
+    for name, value in (("patient", patient), ("encounter", encounter)):
+        if value is not None:
+            errors.check(
+                bool(_FHIR_ID.fullmatch(value)),
+                name,
+                _("Give a FHIR id (1 to 64 letters, digits, - or .)."),
+            )
+    if intent is not None:
+        errors.check(bool(_INTENT.fullmatch(intent)), "intent", _("An intent is a short code."))
+    items = list(fhir_context)
+    errors.check(
+        len(items) <= MAX_FHIR_CONTEXT,
+        "fhir_context",
+        _("At most %(n)d items.", n=MAX_FHIR_CONTEXT),
+    )
+    checked = [_check_reference(item, errors, i) for i, item in enumerate(items[:MAX_FHIR_CONTEXT])]
+    errors.raise_if_any()
+    now = now or utcnow()
+    launch = secrets.token_urlsafe(32)
+    context = LaunchContext(
+        launch_hash=_digest(launch),
+        client_id=client_id,
+        tenant_id=tenant.id,
+        user_id=user.id if user else None,
+        patient=patient,
+        encounter=encounter,
+        intent=intent,
+        fhir_context=[c for c in checked if c is not None],
+        created_at=now,
+        expires_at=now + LIFETIME,
+    )
+    db.session.add(context)
+    db.session.flush()  # generate context.id
+    return IssuedLaunch(context=context, launch=launch)
+
+
+def spend(launch: str, *, client_id: str, now: dt.datetime | None = None) -> LaunchContext:
+    """The context behind `launch`, now used; refused if unknown, used, expired or another app's.
+
+    One conditional UPDATE decides: of two requests racing with the same
+    value (two tabs, two nodes), exactly one finds it unused.
+    """
+    now = now or utcnow()
+    spent = db.session.execute(
+        update(LaunchContext)
+        .where(
+            LaunchContext.launch_hash == _digest(launch or ""),
+            LaunchContext.client_id == client_id,
+            LaunchContext.used_at.is_(None),
+            LaunchContext.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        raise Invalid(
+            _("The launch is not valid: it may be used, expired, or meant for another app."),
+            field="launch",
+        )
+    return db.session.scalar(
+        select(LaunchContext)
+        .where(LaunchContext.launch_hash == _digest(launch))
+        .execution_options(populate_existing=True)
+    )
