@@ -242,17 +242,7 @@ def cost_for_viewer(
     cannot be worked out. An admin of several municipalities sees the first
     by name.
     """
-    if user is None:
-        return None
-    organisation_ids = {
-        m.organisation_id
-        for m in user.memberships
-        if m.role == Role.MUNICIPAL_ADMIN and m.organisation_id is not None
-    }
-    if not organisation_ids:
-        return None
-    found = db.session.scalars(select(Tenant).where(Tenant.organisation_id.in_(organisation_ids)))
-    ordered = sorted(found, key=lambda t: tenants.norwegian_sort_key(t.name))
+    ordered = tenants.where_user_is(user, Role.MUNICIPAL_ADMIN)
     if not ordered:
         return None
     try:

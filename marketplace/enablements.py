@@ -20,7 +20,7 @@ from accounts.models import Role, User
 from catalog import credentials, releases, scopes
 from catalog.models import Application, Audience, Client, Environment, Release
 from catalog.semver import Version
-from marketplace import terms
+from marketplace import tenants, terms
 from marketplace.models import (
     Enablement,
     EnablementEvent,
@@ -89,17 +89,7 @@ def administered_by(
     user: User | None, application: Application
 ) -> list[tuple[Tenant, Enablement | None]]:
     """The municipalities `user` administers, each with its enablement of the app, if any."""
-    if user is None:
-        return []
-    ids = {
-        m.organisation_id
-        for m in user.memberships
-        if m.role == Role.MUNICIPAL_ADMIN and m.organisation_id is not None
-    }
-    if not ids:
-        return []
-    found = db.session.scalars(select(Tenant).where(Tenant.organisation_id.in_(ids)))
-    return [(t, find(t, application)) for t in sorted(found, key=lambda t: t.name.casefold())]
+    return [(t, find(t, application)) for t in tenants.where_user_is(user, Role.MUNICIPAL_ADMIN)]
 
 
 def history(enablement: Enablement) -> list[EnablementEvent]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from accounts.models import Role, User
 from catalog import releases
 from catalog.models import Application
+from marketplace import tenants
 from marketplace.enablements import is_stopped, require_admin
 from marketplace.models import AppRequest, AppRequestState, Enablement, EnablementState, Tenant
 from torget.db import add_unique, db, utcnow
@@ -24,16 +25,7 @@ MAX_MESSAGE = 2000
 
 def clinician_tenants(user: User) -> list[Tenant]:
     """The municipalities where `user` works as a clinician."""
-    organisation_ids = {
-        m.organisation_id
-        for m in user.memberships
-        if m.role == Role.CLINICIAN and m.organisation_id
-    }
-    if not organisation_ids:
-        return []
-    return list(
-        db.session.scalars(select(Tenant).where(Tenant.organisation_id.in_(organisation_ids)))
-    )
+    return tenants.where_user_is(user, Role.CLINICIAN)
 
 
 def require_clinician(user: User, tenant: Tenant) -> None:

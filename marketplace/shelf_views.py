@@ -55,7 +55,9 @@ def ask(slug: str) -> ResponseReturnValue:
     form.tenant.choices = [(t.slug, t.name) for t in places]
     status = 200
     if form.validate_on_submit():
-        chosen = next((t for t in places if t.slug == form.tenant.data), places[0])
+        # A municipality not among the person's is refused by the service (403), never
+        # swapped for another: the request would reach admins the person did not choose.
+        chosen = tenants.get_by_slug(form.tenant.data or "")
         try:
             shelf.ask_for(application, chosen, message=form.message.data or "", by=user)
         except (Conflict, Invalid) as error:

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts import organisations
-from accounts.models import Membership, Organisation, OrganisationKind
+from accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from marketplace.models import Tenant
 from torget.db import add_unique, db
 from torget.errors import Invalid, NotFound
@@ -41,6 +41,17 @@ def get_by_slug(slug: str) -> Tenant:
     if tenant is None:
         raise NotFound(_("No municipality is called %(slug)s.", slug=slug))
     return tenant
+
+
+def where_user_is(user: User | None, role: Role) -> list[Tenant]:
+    """The municipalities where `user` holds `role`, in Norwegian alphabetical order."""
+    if user is None:
+        return []
+    ids = {m.organisation_id for m in user.memberships if m.role == role and m.organisation_id}
+    if not ids:
+        return []
+    found = db.session.scalars(select(Tenant).where(Tenant.organisation_id.in_(ids)))
+    return sorted(found, key=lambda t: norwegian_sort_key(t.name))
 
 
 def create_tenant(*, slug: str, name: str, organisation_number: str, population: int) -> Tenant:

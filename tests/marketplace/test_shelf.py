@@ -137,6 +137,15 @@ def test_the_pages_from_asking_to_answering(client, place) -> None:
     assert again.status_code == 409
     assert "You have asked for Tjenesteoversikt already." in unescape(again.get_data(as_text=True))
     assert _count() == 1
+    # Another municipality, or none that exists: refused, never sent elsewhere.
+    other = TenantFactory()
+    wrong = [(other.slug, 403), ("atlantis", 404)]
+    for slug, status in wrong:
+        refused = client.post(
+            f"/apps/{wanted.slug}/request", data={"tenant": slug, "csrf_token": token}
+        )
+        assert refused.status_code == status
+    assert _count() == 1
     assert client.get(f"/m/{tenant.slug}/requests").status_code == 403
 
     client.post("/logout", data={"csrf_token": token})
