@@ -25,6 +25,9 @@ from flask_babel import force_locale
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 
+from accounts import api_tokens
+from accounts.models import User
+from tests.factories.accounts import PASSWORD
 from torget.app import create_app
 from torget.db import db
 
@@ -240,3 +243,20 @@ def english(db_session: None) -> Iterator[None]:
     """
     with force_locale("en"):
         yield
+
+
+def bearer(user: User) -> dict[str, str]:
+    """The Authorization header of a fresh personal API token of `user`."""
+    issued = api_tokens.issue(user, name="test", expires_in_days=1)
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
+def sign_in_in_english(client: FlaskClient, user: User) -> str:
+    """Sign `user` in and read the pages in English; the CSRF token of the new session.
+
+    English is the source language of the messages tests compare.
+    """
+    assert login(client, user.email, PASSWORD).status_code == 303
+    token = csrf_token(client, "/account")
+    client.post("/language", data={"lang": "en", "csrf_token": token})
+    return token

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from accounts import api_tokens
 from accounts.models import Organisation, Role
 from catalog import credentials
 from catalog.models import (
@@ -28,6 +27,7 @@ from catalog.models import (
     Vendor,
     VendorInvitation,
 )
+from tests.conftest import bearer as _bearer
 from tests.conftest import csrf_token, login
 from tests.factories.accounts import PASSWORD, MembershipFactory, UserFactory
 from tests.factories.catalog import (
@@ -65,11 +65,6 @@ LAUNCH_FIELDS = {
     "release_notes": "Første utgave.",
     "data_use_statement": "Leser vitale målinger for pasienten. Skriver ingenting.",
 }
-
-
-def _bearer(user) -> dict[str, str]:
-    issued = api_tokens.issue(user, name="test", expires_in_days=1)
-    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 def _rows(model: type) -> list[tuple[str, ...]]:

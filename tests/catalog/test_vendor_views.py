@@ -31,7 +31,8 @@ from catalog.models import (
 )
 from tests.catalog.test_keys import ec_jwk
 from tests.conftest import csrf_token, login
-from tests.factories.accounts import PASSWORD, UserFactory
+from tests.conftest import sign_in_in_english as _sign_in
+from tests.factories.accounts import UserFactory
 from tests.factories.catalog import (
     ApplicationFactory,
     EvidenceFactory,
@@ -58,14 +59,6 @@ def _png(size: tuple[int, int] = (64, 32)) -> bytes:
 
 def _text(response) -> str:
     return unescape(response.get_data(as_text=True))
-
-
-def _sign_in(client, user) -> str:
-    """Sign `user` in, reading English; the CSRF token of their new session."""
-    assert login(client, user.email, PASSWORD).status_code == 303
-    token = csrf_token(client, "/vendor/")
-    client.post("/language", data={"lang": "en", "csrf_token": token})
-    return token
 
 
 @pytest.fixture

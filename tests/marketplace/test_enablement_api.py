@@ -10,12 +10,12 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from accounts import api_tokens
 from accounts.models import OrganisationKind, Role
 from catalog import credentials, releases
 from catalog.models import Environment, Release, ReleaseState
 from marketplace import enablements, terms
 from marketplace.models import Enablement, EnablementEvent, TermsAcceptance
+from tests.conftest import bearer as _bearer
 from tests.factories.accounts import MembershipFactory, OrganisationFactory
 from tests.factories.catalog import ReleaseFactory, reviewer
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
@@ -27,11 +27,6 @@ REGISTERED = "launch openid fhirUser patient/Observation.rs patient/Patient.r"
 SUBSET = ["launch", "patient/Observation.rs"]
 LIST = "/api/v1/tenants/oslo/enablements"
 ITEM = f"{LIST}/news2-test"
-
-
-def _bearer(user) -> dict[str, str]:
-    issued = api_tokens.issue(user, name="test", expires_in_days=1)
-    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 def _snapshot() -> list[tuple[str, ...]]:

@@ -9,18 +9,10 @@ import sqlalchemy as sa
 from catalog.models import PriceModel, ReleaseState
 from marketplace import terms
 from marketplace.models import Enablement, JointMember, JointProposal, JointState
-from tests.conftest import csrf_token, login
-from tests.factories.accounts import PASSWORD
+from tests.conftest import sign_in_in_english as _sign_in
 from tests.factories.catalog import ReleaseFactory
 from tests.factories.marketplace import TenantFactory, admin_of
 from torget.db import db
-
-
-def _sign_in(client, user) -> str:
-    assert login(client, user.email, PASSWORD).status_code == 303
-    token = csrf_token(client, "/account")
-    client.post("/language", data={"lang": "en", "csrf_token": token})
-    return token
 
 
 def _text(response) -> str:

@@ -12,8 +12,7 @@ from catalog.models import Environment, ReleaseState
 from marketplace import enablements, shelf, terms
 from marketplace.enablements import Access
 from marketplace.models import AppRequest, AppRequestState
-from tests.conftest import csrf_token, login
-from tests.factories.accounts import PASSWORD
+from tests.conftest import sign_in_in_english as _sign_in
 from tests.factories.catalog import ReleaseFactory, reviewer
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
 from torget.db import db
@@ -106,13 +105,6 @@ def test_asking_for_an_unlisted_or_enabled_app_is_refused(place) -> None:
     with pytest.raises(Forbidden):
         shelf.ask_for(_certified("Ikke min").application, tenant, message="", by=admin)
     assert _count() == 0
-
-
-def _sign_in(client, user) -> str:
-    assert login(client, user.email, PASSWORD).status_code == 303
-    token = csrf_token(client, "/account")
-    client.post("/language", data={"lang": "en", "csrf_token": token})
-    return token
 
 
 def test_the_pages_from_asking_to_answering(client, place) -> None:

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from accounts import api_tokens
 from catalog.models import PriceModel, ReleaseState
 from marketplace import terms
 from marketplace.models import AppRequest, Enablement, JointProposal
+from tests.conftest import bearer as _bearer
 from tests.factories.catalog import ReleaseFactory
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
 from torget.db import db
 
 SCOPES = ["launch", "patient/Observation.rs"]
-
-
-def _bearer(user) -> dict[str, str]:
-    issued = api_tokens.issue(user, name="test", expires_in_days=1)
-    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 def _count(model) -> int:

@@ -9,10 +9,10 @@ import datetime as dt
 
 import pytest
 
-from accounts import api_tokens
 from catalog.models import PriceModel, ReleaseState, UsageUnit
 from marketplace import usage
 from marketplace.models import Enablement, EnablementState
+from tests.conftest import bearer as _bearer
 from tests.factories.accounts import UserFactory
 from tests.factories.catalog import ApplicationFactory, ReleaseFactory, member_of
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
@@ -20,11 +20,6 @@ from torget.db import db
 
 YEAR = 2025
 PROBLEM = "application/problem+json"
-
-
-def _bearer(user) -> dict[str, str]:
-    issued = api_tokens.issue(user, name="test", expires_in_days=1)
-    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 def _subscribe(tenant, application, *, active: bool = True) -> None:

@@ -17,8 +17,9 @@ import pytest
 from catalog.models import PriceModel, ReleaseState, UsageUnit
 from marketplace import usage
 from marketplace.models import Enablement, EnablementState
-from tests.conftest import csrf_token, login
-from tests.factories.accounts import PASSWORD, UserFactory
+from tests.conftest import csrf_token
+from tests.conftest import sign_in_in_english as _sign_in
+from tests.factories.accounts import UserFactory
 from tests.factories.catalog import ApplicationFactory, ReleaseFactory, member_of
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
 from torget.db import db
@@ -28,13 +29,6 @@ YEAR = 2025
 
 def _text(response) -> str:
     return unescape(response.get_data(as_text=True))
-
-
-def _sign_in(client, user) -> None:
-    """Sign `user` in, reading English."""
-    assert login(client, user.email, PASSWORD).status_code == 303
-    token = csrf_token(client, "/m/")
-    client.post("/language", data={"lang": "en", "csrf_token": token})
 
 
 def _subscribe(tenant, application, *, active: bool = True) -> None:
