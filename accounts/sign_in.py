@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
-import secrets
 from dataclasses import dataclass
 
 from flask import current_app
@@ -15,6 +13,7 @@ from sqlalchemy import select, update
 from accounts import passwords
 from accounts.models import LoginSession, LoginThrottle, User
 from accounts.users import find_by_email
+from torget import tokens
 from torget.db import db, utcnow
 from torget.errors import TooManyRequests
 
@@ -25,12 +24,8 @@ LONGEST_LOCK = dt.timedelta(minutes=15)
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def _throttle_key(email: str) -> str:
-    return _digest("login:" + email.strip().lower())
+    return tokens.digest("login:" + email.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -99,11 +94,11 @@ def start_for_new_user(user: User) -> str:
 
 def _start_session(user: User, now: dt.datetime) -> str:
     config = current_app.config["TORGET"]
-    session_id = secrets.token_urlsafe(32)
+    session_id = tokens.new()
     db.session.add(
         LoginSession(
             user=user,
-            id_hash=_digest(session_id),
+            id_hash=tokens.digest(session_id),
             created_at=now,
             last_seen_at=now,
             expires_at=now + dt.timedelta(hours=config.session_max_hours),
@@ -116,7 +111,7 @@ def resume(session_id: str) -> User | None:
     """The user of a live session, or None when it ended, idled out or expired."""
     now = utcnow()
     login = db.session.scalar(
-        select(LoginSession).where(LoginSession.id_hash == _digest(session_id))
+        select(LoginSession).where(LoginSession.id_hash == tokens.digest(session_id))
     )
     if login is None or login.ended_at is not None or login.expires_at <= now:
         return None
@@ -132,6 +127,6 @@ def end(session_id: str) -> None:
     """Sign out: the session stops working, wherever its cookie is."""
     db.session.execute(
         update(LoginSession)
-        .where(LoginSession.id_hash == _digest(session_id), LoginSession.ended_at.is_(None))
+        .where(LoginSession.id_hash == tokens.digest(session_id), LoginSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )

@@ -10,9 +10,7 @@ before it expires. Only a hash of the value is stored.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +24,7 @@ from catalog.fhir_types import RESOURCE_TYPES
 from catalog.models import LaunchMode
 from marketplace import enablements
 from marketplace.models import Tenant
+from torget import tokens
 from torget.db import db, utcnow
 from torget.errors import Conflict, FieldErrors, Forbidden, Invalid
 
@@ -42,10 +41,6 @@ class IssuedLaunch:
     context: LaunchContext
     launch: str
     """The value to open the app with. It exists only here: it is stored hashed."""
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _check_reference(item: object, errors: FieldErrors, index: int) -> dict[str, Any] | None:
@@ -104,9 +99,9 @@ def create(
     checked = [_check_reference(item, errors, i) for i, item in enumerate(items[:MAX_FHIR_CONTEXT])]
     errors.raise_if_any()
     now = now or utcnow()
-    launch = secrets.token_urlsafe(32)
+    launch = tokens.new()
     context = LaunchContext(
-        launch_hash=_digest(launch),
+        launch_hash=tokens.digest(launch),
         client_id=client_id,
         tenant_id=tenant.id,
         user_id=user.id if user else None,
@@ -132,7 +127,7 @@ def spend(launch: str, *, client_id: str, now: dt.datetime | None = None) -> Lau
     spent = db.session.execute(
         update(LaunchContext)
         .where(
-            LaunchContext.launch_hash == _digest(launch or ""),
+            LaunchContext.launch_hash == tokens.digest(launch or ""),
             LaunchContext.client_id == client_id,
             LaunchContext.used_at.is_(None),
             LaunchContext.expires_at > now,
@@ -147,6 +142,6 @@ def spend(launch: str, *, client_id: str, now: dt.datetime | None = None) -> Lau
         )
     return db.session.scalar(
         select(LaunchContext)
-        .where(LaunchContext.launch_hash == _digest(launch))
+        .where(LaunchContext.launch_hash == tokens.digest(launch))
         .execution_options(populate_existing=True)
     )

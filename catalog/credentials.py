@@ -10,7 +10,6 @@ random bits, so a slow hash would add nothing but latency to every token call.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from catalog.models import (
     ReleaseState,
 )
 from catalog.semver import Version
+from torget import tokens
 from torget.db import db, utcnow
 from torget.errors import Conflict, Invalid, NotFound
 
@@ -55,10 +55,6 @@ class IssuedSecret:
     secret: ClientSecret
     value: str
     """The whole secret. It exists only in this object: show it once."""
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def ensure_client(application: Application, environment: Environment) -> Client:
@@ -122,10 +118,10 @@ def create_secret(client: Client, *, by: User) -> IssuedSecret:
     """A new secret, beside any that are live (the first, or an extra for a second server)."""
     vendors.require_member(by, client.application.vendor)
     _require_secret_client(client)
-    value = SECRET_PREFIX + secrets.token_urlsafe(32)
+    value = SECRET_PREFIX + tokens.new()
     secret = ClientSecret(
         client_pk=client.id,
-        secret_hash=_digest(value),
+        secret_hash=tokens.digest(value),
         prefix=value[len(SECRET_PREFIX) :][:8],
         created_by_id=by.id,
     )
@@ -165,7 +161,7 @@ def revoke_secret(client: Client, secret_id: int, *, by: User) -> ClientSecret:
 def authenticate(client_id: str, value: str) -> Client | None:
     """The client whose live secret `value` is, or None. For the token endpoint."""
     secret = db.session.scalar(
-        select(ClientSecret).where(ClientSecret.secret_hash == _digest(value or ""))
+        select(ClientSecret).where(ClientSecret.secret_hash == tokens.digest(value or ""))
     )
     if secret is None or not secret.is_live(utcnow()):
         return None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 import unicodedata
 from dataclasses import dataclass
 
@@ -15,6 +13,7 @@ from accounts import organisations, users
 from accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from catalog.models import Vendor, VendorInvitation
 from catalog.urls import check_web_url
+from torget import tokens
 from torget.db import add_unique, db, utcnow
 from torget.errors import Conflict, FieldErrors, Forbidden, Invalid, NotFound
 
@@ -204,23 +203,18 @@ def verify(vendor: Vendor, *, by: User) -> Vendor:
     return vendor
 
 
-def _digest(token: str) -> str:
-    # 256 random bits: a plain SHA-256 is enough, and lookups stay cheap.
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invite(vendor: Vendor, email: str, *, by: User) -> IssuedInvitation:
     require_member(by, vendor)
     address = users.normalise_email(email)
     existing = users.find_by_email(address)
     if existing is not None and is_member(existing, vendor):
         raise Conflict(_("%(email)s is a member already.", email=address), field="email")
-    token = INVITATION_PREFIX + secrets.token_urlsafe(32)
+    token = INVITATION_PREFIX + tokens.new()
     now = utcnow()
     invitation = VendorInvitation(
         vendor=vendor,
         email=address,
-        token_hash=_digest(token),
+        token_hash=tokens.digest(token),
         invited_by_id=by.id,
         created_at=now,
         expires_at=now + dt.timedelta(days=INVITATION_DAYS),
@@ -233,7 +227,7 @@ def invite(vendor: Vendor, email: str, *, by: User) -> IssuedInvitation:
 def find_invitation(token: str) -> VendorInvitation:
     """The open invitation behind a link; NotFound for a wrong, used or expired one."""
     invitation = db.session.scalar(
-        select(VendorInvitation).where(VendorInvitation.token_hash == _digest(token or ""))
+        select(VendorInvitation).where(VendorInvitation.token_hash == tokens.digest(token or ""))
     )
     if invitation is None or not _is_open(invitation, utcnow()):
         raise NotFound(_("This invitation is not valid: it may be used, revoked or expired."))
