@@ -67,6 +67,8 @@ def _parse_all(text: str | Iterable[str]) -> list[Scope]:
 
 def _role_refusal(scope: Scope, launcher: Launcher) -> str | None:
     if isinstance(scope, NamedScope):
+        if scope.name in scopes.SYSTEM_NAMED_SCOPES and launcher != Launcher.SYSTEM:
+            return _("Only a journal system (a backend service) may start launches.")
         if launcher == Launcher.SYSTEM and scope.name in _USER_NAMED:
             return _("A backend service acts without a user: it gets no user or launch scopes.")
         return None

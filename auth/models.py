@@ -1,12 +1,12 @@
-"""The authorization server's tables: signing keys and launch contexts (so far)."""
+"""The authorization server's tables: keys, launches, codes, grants and tokens, its audit."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from torget.db import UTCDateTime, db, utcnow
 
@@ -50,3 +50,159 @@ class LaunchContext(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuthorizationCode(db.Model):
+    """An authorization code: single use, at most 60 s, bound to client, redirect and PKCE.
+
+    Only a hash of the code is stored. `used_at` is set by one conditional
+    UPDATE at redemption, so of two racing redemptions exactly one wins; the
+    loser's replay revokes the grant (`grant_id`) the winner was issued.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("token_grant.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    grant: Mapped[TokenGrant] = relationship(lazy="joined")
+
+
+class TokenGrant(db.Model):
+    """One authorization: what was granted, to whom, in which context; its tokens share it.
+
+    The access and refresh tokens issued from one code (and every refresh
+    after it) belong to one grant: revoking the grant (a replayed code, a
+    reused refresh token, the user's revocation) revokes them all.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    enablement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enablement.id", ondelete="CASCADE")
+    )
+    launcher: Mapped[str] = mapped_column(String(16))  # auth.grants.Launcher
+    scope: Mapped[str] = mapped_column(Text)  # the most any token of this grant may carry
+    patient: Mapped[str | None] = mapped_column(String(64))
+    encounter: Mapped[str | None] = mapped_column(String(64))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    fhir_context: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    need_patient_banner: Mapped[bool] = mapped_column(default=True)
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    auth_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # online_access: refreshing ends with this sign-in session.
+    login_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("login_session.id", ondelete="SET NULL")
+    )
+    # The secret the client authenticated with: revoking it makes the tokens inactive.
+    client_secret_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_secret.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccessTokenRecord(db.Model):
+    """An issued access token, by the hash of its `jti` (never the token): for revocation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jti_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    grant_id: Mapped[int] = mapped_column(
+        ForeignKey("token_grant.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RefreshToken(db.Model):
+    """An opaque refresh token, stored hashed; each use rotates it (RFC 9700 §4.14.2)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    grant_id: Mapped[int] = mapped_column(
+        ForeignKey("token_grant.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class UsedAssertion(db.Model):
+    """A client assertion's `jti`, kept until the assertion expires: a replay is refused.
+
+    The unique constraint decides across every node: the second insert fails.
+    """
+
+    __table_args__ = (UniqueConstraint("client_id", "jti_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    jti_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuthEvent(db.Model):
+    """The authorization server's audit: each issuance and each refusal, with its reason.
+
+    Never a token, secret, code or assertion: only what happened, to which client.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    endpoint: Mapped[str] = mapped_column(String(32))  # authorize, token, launch, ...
+    outcome: Mapped[str] = mapped_column(String(32))  # issued, or the OAuth error code
+    client_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    grant_type: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class DirectoryPatient(db.Model):
+    """A patient the standalone picker can offer, until the gateway's store serves them.
+
+    Behind `auth.patients.PatientDirectory`: the picker never reads this table itself.
+    """
+
+    __table_args__ = (UniqueConstraint("tenant_id", "fhir_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    fhir_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[dt.date | None] = mapped_column()
+    identifier: Mapped[str | None] = mapped_column(String(11))  # a synthetic fødselsnummer
+    gender: Mapped[str | None] = mapped_column(String(16))
+
+
+class DirectoryEncounter(db.Model):
+    """An encounter the picker can offer for `launch/encounter`, beside `DirectoryPatient`."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "fhir_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    fhir_id: Mapped[str] = mapped_column(String(64))
+    patient_fhir_id: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32))
+    start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitWindow(db.Model):
+    """Requests counted per key and fixed window, when no Redis is configured."""
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[int] = mapped_column(primary_key=True)  # epoch seconds
+    count: Mapped[int] = mapped_column(default=0)

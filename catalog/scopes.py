@@ -51,6 +51,10 @@ NAMED_SCOPES = (
     "offline_access",
     "online_access",
 )
+# Torget's own named scope for a journal system (EPJ): create EHR launch contexts
+# at /oauth/launch. A backend service's scope, registered and approved like any.
+JOURNAL_LAUNCH = "system/launch"
+SYSTEM_NAMED_SCOPES = (JOURNAL_LAUNCH,)
 
 _RESOURCE_TYPES = frozenset(RESOURCE_TYPES)
 # SMART 2.2 §"Scopes for requesting clinical data": how v1 permissions read in v2.
@@ -136,7 +140,7 @@ class NamedScope:
     name: str
 
     def __post_init__(self) -> None:
-        if self.name not in NAMED_SCOPES:
+        if self.name not in NAMED_SCOPES and self.name not in SYSTEM_NAMED_SCOPES:
             raise ValueError(f"not a named SMART scope: {self.name!r}")
 
     @property
@@ -189,7 +193,7 @@ def parse_scope(text: str, *, field: str = "scope") -> Scope:
     scope = _shown(text)
     if not _SCOPE_TOKEN.fullmatch(text):
         raise refuse(_("%(scope)s has characters a scope cannot have.", scope=scope))
-    if text in NAMED_SCOPES:
+    if text in NAMED_SCOPES or text in SYSTEM_NAMED_SCOPES:
         return NamedScope(text)
     context, slash, rest = text.partition("/")
     if not slash or context == "launch":
@@ -287,6 +291,13 @@ def parse_scopes(text: str, *, field: str = "scopes") -> list[Scope]:
 def _policy_problem(scope: Scope, audience: Audience) -> str | None:
     shown = _shown(str(scope))
     if isinstance(scope, NamedScope):
+        if scope.name in SYSTEM_NAMED_SCOPES:
+            if audience is Audience.BACKEND:
+                return None
+            return _(
+                "%(scope)s: only a backend service (a journal system) can ask for this scope.",
+                scope=shown,
+            )
         if audience is Audience.BACKEND:
             # SMART Backend Services: client_credentials, no user, no launch,
             # no refresh token.
@@ -467,6 +478,7 @@ _NAMED_EXPLAINED = {
     "launch/encounter": _l("Ask you to choose an encounter"),
     "offline_access": _l("Keep access after you close the app, until revoked"),
     "online_access": _l("Keep access while you are signed in"),
+    JOURNAL_LAUNCH: _l("Start apps for clinicians from the journal system"),
 }
 _VERBS = {
     "c": _l("create"),

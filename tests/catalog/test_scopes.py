@@ -811,3 +811,13 @@ def test_messages_follow_the_language_of_the_request(app):
     with app.app_context(), pytest.raises(Invalid) as caught:
         parse_scopes("*/*.*")
     assert "*/*.*" in caught.value.detail
+
+
+def test_the_journal_launch_scope_is_for_backend_services_only():
+    assert parse_scope("system/launch") == NamedScope("system/launch")
+    check_requested([parse_scope("system/launch")], "backend")
+    for audience in ("clinician", "patient"):
+        (message,) = refused("system/launch", audience)
+        assert message == (
+            "system/launch: only a backend service (a journal system) can ask for this scope."
+        )
