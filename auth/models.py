@@ -198,11 +198,3 @@ class DirectoryEncounter(db.Model):
     description: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(32))
     start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
-class RateLimitWindow(db.Model):
-    """Requests counted per key and fixed window, when no Redis is configured."""
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    window_start: Mapped[int] = mapped_column(primary_key=True)  # epoch seconds
-    count: Mapped[int] = mapped_column(default=0)

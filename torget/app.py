@@ -19,7 +19,17 @@ from accounts import demo as accounts_demo
 from auth import keys as auth_keys
 from catalog import demo as catalog_demo
 from marketplace import demo as marketplace_demo
-from torget import access, api, errors, home, i18n, limits, operations, request_log
+from torget import (
+    access,
+    api,
+    errors,
+    home,
+    i18n,
+    limits,
+    operations,
+    ratelimit,  # noqa: F401 - its table must be in the metadata
+    request_log,
+)
 from torget import db as database
 from torget.config import Config, load
 from torget.db import db, unit_of_work
