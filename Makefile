@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS='-k login -x'
 PYTEST_ARGS ?=
 
-.PHONY: install translations extract-messages migrate demo run system-deps lint test clean
+.PHONY: install translations extract-messages migrate demo run system-deps node-deps lint test clean
 
 # The stamp is newer than pyproject.toml once its dependencies are installed,
 # so editing the dependencies reinstalls and nothing else does.
@@ -50,14 +50,28 @@ run: demo
 system-deps:
 	tests/system-deps.sh
 
+# The npm fhirclient's browser build, served locally to the SMART tests in
+# tests/smart (no CDN). The stamp is newer than package-lock.json once `npm ci`
+# installed exactly what the lock file lists. --legacy-peer-deps: fhirclient's
+# isomorphic-webcrypto names react-native and expo as peers, which the browser
+# build never loads, and npm ci refuses the lock file npm writes with them
+# ("Missing: @expo/env from lock file"). --ignore-scripts: nothing runs or
+# downloads at install time.
+node-deps: node_modules/.installed
+
+node_modules/.installed: package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js and npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund --legacy-peer-deps --ignore-scripts
+	touch $@
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 # One script, so its EXIT trap stops the database and Redis it started.
-test: install translations system-deps
+test: install translations system-deps node-deps
 	BIN=$(BIN) tests/run.sh $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules
 	find . -name '*.mo' -not -path './$(VENV)/*' -not -path './.git/*' -delete

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, flash, g, redirect, request, session, url_for
+from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -138,10 +138,25 @@ def _load_user() -> None:
             g.user, g.user_id = user, user.id
 
 
+_CSRF_EXEMPT = "_torget_csrf_exempt"
+
+
+def csrf_exempt(view: F) -> F:
+    """An endpoint that other sites post to by design (the OAuth token endpoint, ...).
+
+    It must not act on the browser's session cookie without its own check.
+    """
+    setattr(view, _CSRF_EXEMPT, True)
+    return view
+
+
 def _protect_from_csrf() -> None:
     # Bearer-token calls carry no ambient credential, so cross-site forgery
     # cannot ride on them; everything else sent with a cookie is checked.
     if request.routing_exception is not None:  # the 404/405 answers; no form was read
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, _CSRF_EXEMPT, False):
         return
     if request.method in _UNSAFE_METHODS and not g.get("via_token"):
         csrf.protect()

@@ -12,12 +12,22 @@ from accounts.forms import ApiTokenForm, ConfirmForm, LoginForm
 from torget.access import public
 from torget.errors import TooManyRequests
 from torget.i18n import safe_next
+from torget.ratelimit import client_ip, rate_limit
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
 
+def _email_of_form() -> str | None:
+    # As sign_in keys its lockout: one address, however it is typed.
+    return request.form.get("email", "").strip().lower() or None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+# Besides the lockout after failed passwords (sign_in), which holds one
+# address: a cap on attempts from one IP, over many addresses, and on one
+# address, from many IPs.
+@rate_limit("login", methods=["POST"], ip=client_ip, email=_email_of_form)
 def login() -> ResponseReturnValue:
     form = LoginForm(next=request.args.get("next", ""))
     status = 200

@@ -1,4 +1,4 @@
-"""The SMART/OAuth2 authorization server (issue 6): signing keys and JWKS so far."""
+"""The SMART App Launch / OAuth 2.0 authorization server (issue 6)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from flask_smorest import Api
 
 
 def init_app(app: Flask, api: Api) -> None:
-    from auth import cli, views
+    from auth import authorize_views, cli, discovery_views, launch_views, patients, server, views
 
+    del authorize_views, launch_views  # imported for their routes on views.bp
+    server.create_server(app)
+    patients.init_app(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(discovery_views.bp)
     app.cli.add_command(cli.keys_cli)

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from accounts.models import User
 from auth.models import LaunchContext
 from catalog.fhir_types import RESOURCE_TYPES
-from catalog.models import LaunchMode
+from catalog.models import LaunchMode, Release
 from marketplace import enablements
 from marketplace.models import Tenant
 from torget import tokens
@@ -145,3 +145,11 @@ def spend(launch: str, *, client_id: str, now: dt.datetime | None = None) -> Lau
         .where(LaunchContext.launch_hash == tokens.digest(launch))
         .execution_options(populate_existing=True)
     )
+
+
+def release_for(context: LaunchContext) -> Release | None:
+    """The release the app runs in the context's municipality (its launch URL opens it)."""
+    tenant = db.session.get(Tenant, context.tenant_id)
+    if tenant is None:
+        return None
+    return enablements.launch_policy(context.client_id, tenant.slug).release

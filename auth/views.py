@@ -1,13 +1,61 @@
-"""The authorization server's public endpoints (so far: the JWKS)."""
+"""The authorization server's endpoints for apps and resource servers (thin views).
+
+`/oauth/authorize` is in auth.authorize_views; discovery in auth.discovery_views.
+Every OAuth error is JSON as RFC 6749 §5.2 shapes it; a refusal keeps nothing
+but its audit event (auth.audit.refused).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import hmac
+from typing import Any
 
-from auth import keys
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from accounts import api_tokens
+from accounts.access import csrf_exempt, has_role
+from accounts.models import Role, User
+from auth import audit, clients, issuing, keys, status
+from auth.identity import fhir_user
+from auth.models import AccessTokenRecord
+from auth.server import ReplayRevokes
+from auth.urls import fhir_base
+from marketplace import usage
+from marketplace.models import Tenant
+from torget import ratelimit, tokens
 from torget.access import public
+from torget.db import db, utcnow
 
-bp = Blueprint("oauth", __name__, url_prefix="/oauth")
+bp = Blueprint("oauth", __name__, url_prefix="/oauth", template_folder="templates")
+
+# RFC 6749 §5.1: token responses must not be cached.
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _cors(response: Response) -> Response:
+    # Browser apps on other origins call these (SMART 2.2 asks for CORS). No
+    # credentials: nothing here reads the browser's cookies.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    return response
+
+
+def _oauth_error(error: str, description: str, status_code: int = 400, **headers: str) -> Response:
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    response = jsonify(body)
+    response.status_code = status_code
+    response.headers.update({**_NO_STORE, **headers})
+    return _cors(response)
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Access-Control-Max-Age"] = "600"
+    return _cors(response)
 
 
 @bp.get("/jwks")
@@ -16,9 +64,275 @@ def jwks() -> Response:
     """The public keys that verify Torget's tokens: the current one and those just retired."""
     response = jsonify(keys.jwks())
     response.mimetype = "application/jwk-set+json"
-    # Browser apps and resource servers on other origins fetch it (SMART 2.2 asks for CORS).
-    response.headers["Access-Control-Allow-Origin"] = "*"
     # Short: a rotation must reach verifiers well within a token's lifetime.
     response.cache_control.public = True
     response.cache_control.max_age = 300
-    return response
+    return _cors(response)
+
+
+def _repeated_parameter() -> str | None:
+    for name, values in request.form.lists():
+        if len(values) > 1:
+            return name
+    return None
+
+
+def client_id_of_request() -> str | None:
+    """The client a token-endpoint request names (form or Basic), for its rate limit."""
+    named = request.form.get("client_id") or (
+        request.authorization.username if request.authorization else None
+    )
+    return named[:64] if named else None
+
+
+@bp.route("/token", methods=["POST", "OPTIONS"])
+@public
+@csrf_exempt  # apps post here from their own origin; it reads no cookie
+@ratelimit.rate_limit(
+    "token", methods=["POST"], ip=ratelimit.client_ip, client=client_id_of_request
+)
+def token() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    grant_type = request.form.get("grant_type", "")
+    repeated = _repeated_parameter()
+    if repeated:
+        audit.refused(
+            "token", "invalid_request", grant_type=grant_type, detail=f"repeated {repeated}"
+        )
+        return _oauth_error(
+            "invalid_request", f"The parameter {repeated} was given more than once."
+        )
+    if grant_type not in {"authorization_code", "refresh_token", "client_credentials"}:
+        audit.refused("token", "unsupported_grant_type", grant_type=grant_type)
+        return _oauth_error(
+            "unsupported_grant_type",
+            "Torget issues tokens for authorization_code, refresh_token and client_credentials.",
+        )
+    _use_tenant_of_credential(grant_type)
+    server = current_app.extensions["torget_oauth"]
+    try:
+        grant = server.get_token_grant(server.create_oauth2_request(request))
+        grant.validate_token_request()
+        status_code, body, _headers = grant.create_token_response()
+    except OAuth2Error as error:
+        return _refused_token(error, grant_type)
+    issued = g.get("oauth_grant")
+    if issued is not None:
+        _record_token(issued, grant_type)
+    response = jsonify(body)
+    response.status_code = status_code
+    response.headers.update(_NO_STORE)
+    return _cors(response)
+
+
+def _use_tenant_of_credential(grant_type: str) -> None:
+    """Load the client as the municipality of the code or refresh token knows it."""
+    from auth.models import AuthorizationCode, RefreshToken, TokenGrant
+
+    value = request.form.get("code" if grant_type == "authorization_code" else "refresh_token")
+    if not value or grant_type == "client_credentials":
+        return
+    model = AuthorizationCode if grant_type == "authorization_code" else RefreshToken
+    column = model.code_hash if model is AuthorizationCode else model.token_hash  # type: ignore[attr-defined]
+    grant_id = db.session.scalar(db.select(model.grant_id).where(column == tokens.digest(value)))
+    grant = db.session.get(TokenGrant, grant_id) if grant_id else None
+    if grant is not None:
+        clients.use_tenant(db.session.get(Tenant, grant.tenant_id))
+
+
+def _refused_token(error: OAuth2Error, grant_type: str) -> Response:
+    client_id = request.form.get("client_id") or (
+        request.authorization.username if request.authorization else None
+    )
+    audit.refused(
+        "token",
+        error.error,
+        client_id=client_id,
+        grant_type=grant_type,
+        detail=error.get_error_description() or "",
+    )
+    if isinstance(error, ReplayRevokes):
+        issuing.revoke_grant(error.grant_id, "replay")
+    headers = dict(error.get_headers())
+    headers.pop("Content-Type", None)
+    return _oauth_error(
+        error.error, error.get_error_description() or "", error.status_code, **headers
+    )
+
+
+def _record_token(grant: Any, grant_type: str) -> None:
+    tenant = db.session.get(Tenant, grant.tenant_id)
+    client = clients.load(grant.client_id)
+    now = utcnow()
+    if tenant is not None and client is not None:
+        usage.record_token(tenant, client.client.application, now)
+    audit.record(
+        "token",
+        "issued",
+        client_id=grant.client_id,
+        tenant_id=grant.tenant_id,
+        user_id=grant.user_id,
+        grant_type=grant_type,
+    )
+
+
+# --- introspection, revocation (RFC 7662, RFC 7009) ------------------------------------------
+
+
+def _caller() -> tuple[str | None, bool]:
+    """Who asks: (a client id, False), or (None, True) for a resource server (an operator).
+
+    Resource servers authenticate with a Torget API token of an operator;
+    clients with their own credentials, and see only their own tokens.
+    """
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        user = api_tokens.authenticate(header[7:].strip())
+        if user is not None and has_role(user, [Role.OPERATOR]):
+            return None, True
+        return None, False
+    server = current_app.extensions["torget_oauth"]
+    try:
+        client = server.authenticate_client(
+            server.create_oauth2_request(request), clients.ALL_AUTH_METHODS, "introspection"
+        )
+    except OAuth2Error:
+        return None, False
+    return client.client_id, False
+
+
+@bp.route("/introspect", methods=["POST", "OPTIONS"])
+@public
+@csrf_exempt
+@ratelimit.rate_limit("introspect", methods=["POST"], ip=ratelimit.client_ip)
+def introspect() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    client_id, resource_server = _caller()
+    if client_id is None and not resource_server:
+        audit.refused("introspect", "invalid_client")
+        return _oauth_error(
+            "invalid_client",
+            "Authenticate as a client or a resource server.",
+            401,
+            **{"WWW-Authenticate": 'Basic realm="torget"'},
+        )
+    found = status.status(request.form.get("token", ""), request.form.get("token_type_hint"))
+    if not found.active or (client_id is not None and found.claims.get("client_id") != client_id):
+        return _json_no_store({"active": False})
+    return _json_no_store(_introspection(found))
+
+
+def _introspection(found: status.TokenStatus) -> dict[str, Any]:
+    claims, grant = found.claims, found.grant
+    assert grant is not None  # noqa: S101 - an active token has its grant
+    body: dict[str, Any] = {
+        "active": True,
+        "token_type": "Bearer" if found.kind == "access_token" else "refresh_token",
+        "scope": claims.get("scope", ""),
+        "client_id": grant.client_id,
+        "exp": claims.get("exp"),
+        "iat": claims.get("iat"),
+    }
+    tenant = found.tenant or db.session.get(Tenant, grant.tenant_id)
+    base = fhir_base(tenant.slug) if tenant else None
+    if found.kind == "access_token":
+        body.update(
+            {"iss": claims["iss"], "aud": claims["aud"], "sub": claims["sub"], "jti": claims["jti"]}
+        )
+    else:
+        body["aud"] = base
+    user = db.session.get(User, grant.user_id) if grant.user_id else None
+    if user is not None and base:
+        body["sub"] = f"user-{user.id}"
+        body["fhirUser"] = fhir_user(user, base)
+        body["username"] = user.email
+    if grant.patient:
+        body["patient"] = grant.patient
+    if grant.encounter:
+        body["encounter"] = grant.encounter
+    if grant.fhir_context:
+        body["fhirContext"] = grant.fhir_context
+    if tenant is not None:
+        body["tenant"] = tenant.slug
+    return body
+
+
+def _json_no_store(body: dict[str, Any]) -> Response:
+    response = jsonify(body)
+    response.headers.update(_NO_STORE)
+    return _cors(response)
+
+
+@bp.route("/revoke", methods=["POST", "OPTIONS"])
+@public
+@csrf_exempt
+@ratelimit.rate_limit(
+    "token", methods=["POST"], ip=ratelimit.client_ip, client=client_id_of_request
+)
+def revoke() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    client_id, _resource_server = _caller()
+    if client_id is None:
+        audit.refused("revoke", "invalid_client")
+        return _oauth_error(
+            "invalid_client",
+            "Client authentication failed.",
+            401,
+            **{"WWW-Authenticate": 'Basic realm="torget"'},
+        )
+    value = request.form.get("token", "")
+    found = status.status(value, request.form.get("token_type_hint"))
+    # RFC 7009 §2.2: the answer is 200 whether or not the token was valid or the client's.
+    if (
+        found.active
+        and found.grant is not None
+        and hmac.compare_digest(found.grant.client_id, client_id)
+    ):
+        if found.kind == "refresh_token":
+            issuing.revoke_grant(found.grant.id, "revoked by client")
+        else:
+            db.session.execute(
+                db.update(AccessTokenRecord)
+                .where(AccessTokenRecord.jti_hash == tokens.digest(found.claims["jti"]))
+                .values(revoked_at=utcnow())
+            )
+        audit.record("revoke", "revoked", client_id=client_id, tenant_id=found.grant.tenant_id)
+    return _json_no_store({})
+
+
+# --- UserInfo ---------------------------------------------------------------------------------
+
+
+@bp.route("/userinfo", methods=["GET", "POST", "OPTIONS"])
+@public
+@csrf_exempt
+def userinfo() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    header = request.headers.get("Authorization", "")
+    found = (
+        status.access_token_status(header[7:].strip())
+        if header[:7].lower() == "bearer "
+        else status.INACTIVE
+    )
+    scopes = found.claims.get("scope", "").split() if found.active else []
+    if (
+        not found.active
+        or "openid" not in scopes
+        or found.grant is None
+        or found.grant.user_id is None
+    ):
+        response = _oauth_error("invalid_token", "A live access token with openid is needed.", 401)
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    user = db.session.get(User, found.grant.user_id)
+    assert user is not None  # noqa: S101 - a grant's user is a foreign key
+    body: dict[str, Any] = {"sub": f"user-{user.id}"}
+    if "fhirUser" in scopes:
+        body["fhirUser"] = fhir_user(user, found.claims["aud"])
+    if "profile" in scopes:
+        body["name"] = user.display_name
+    return _json_no_store(body)

@@ -160,6 +160,16 @@ def revoke_secret(client: Client, secret_id: int, *, by: User) -> ClientSecret:
 
 def authenticate(client_id: str, value: str) -> Client | None:
     """The client whose live secret `value` is, or None. For the token endpoint."""
+    secret = authenticate_secret(client_id, value)
+    return secret.client if secret else None
+
+
+def authenticate_secret(client_id: str, value: str) -> ClientSecret | None:
+    """The live secret of `client_id` whose value is `value`, or None.
+
+    The authorization server keeps which secret a token came from: revoking
+    that secret makes the token inactive.
+    """
     secret = db.session.scalar(
         select(ClientSecret).where(ClientSecret.secret_hash == tokens.digest(value or ""))
     )
@@ -168,4 +178,4 @@ def authenticate(client_id: str, value: str) -> Client | None:
     # The hash lookup found the row; the id comparison is constant-time anyway.
     if not hmac.compare_digest(secret.client.client_id.encode(), (client_id or "").encode()):
         return None
-    return secret.client
+    return secret

@@ -24,6 +24,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_babel import force_locale
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from accounts import api_tokens
 from accounts.models import User
@@ -36,6 +37,15 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # 32 bytes, urlsafe base64: encrypts the signing keys of every test app.
 TEST_KEY_ENCRYPTION_KEY = "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
 DATABASES = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,6 +67,7 @@ def make_app(database_url: str, instance_path: Path, **overrides: object) -> Fla
             "secret_key": TEST_SECRET,
             "key_encryption_key": TEST_KEY_ENCRYPTION_KEY,
             "instance_path": str(instance_path),
+            "rate_limits": None,
             **overrides,
         },
         environ={},
@@ -128,6 +139,25 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     server.terminate()
     server.wait(timeout=10)
+
+
+# Here, not in one test folder: Playwright's sync API runs one driver per
+# process, so tests/browser and tests/smart share this one.
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `make system-deps`.")
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session", params=DATABASES)

@@ -4,6 +4,7 @@
 #   chromium         the browser Playwright drives in tests/browser
 #   chromium-driver  chromedriver, kept alongside chromium
 #   redis-server     a throwaway Redis for the rate-limit and session tests
+#   nodejs, npm      installs the npm fhirclient the SMART browser tests load
 # As root it runs apt-get; otherwise it only says what to install and fails
 # when something is missing. With everything present it does nothing.
 set -euo pipefail
@@ -25,9 +26,13 @@ fi
 if ! command -v redis-server >/dev/null 2>&1; then
     missing+=(redis-server)
 fi
+# Node.js and npm: the npm fhirclient that tests/smart runs in Chromium.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-    log "all present (postgresql, chromium, chromium-driver, redis-server)"
+    log "all present (postgresql, chromium, chromium-driver, redis-server, npm)"
     exit 0
 fi
 

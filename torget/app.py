@@ -14,20 +14,23 @@ from flask_migrate import Migrate
 import accounts
 import auth
 import catalog
+import gateway
 import marketplace
 from accounts import demo as accounts_demo
+from auth import demo as auth_demo
 from auth import keys as auth_keys
 from catalog import demo as catalog_demo
 from marketplace import demo as marketplace_demo
 from torget import (
     access,
     api,
+    csp,
     errors,
     home,
     i18n,
     limits,
     operations,
-    ratelimit,  # noqa: F401 - its table must be in the metadata
+    ratelimit,
     request_log,
 )
 from torget import db as database
@@ -35,12 +38,6 @@ from torget.config import Config, load
 from torget.db import db, unit_of_work
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-# Pages are served from here only: no inline script, no third-party origin.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def create_app(
@@ -56,6 +53,9 @@ def create_app(
     request_log.init_app(app)
     # Before any hook that reads a body (the CSRF check).
     limits.init_app(app)
+    # After the body limit (it reads forms), before any hook that begins the
+    # request's transaction (the signed-in user): see torget.ratelimit.
+    ratelimit.init_app(app)
     operations.init_app(app)
     errors.init_app(app)
     database.init_app(app)
@@ -67,6 +67,7 @@ def create_app(
     catalog.init_app(app, rest)
     marketplace.init_app(app, rest)
     auth.init_app(app, rest)
+    gateway.init_app(app)
     # Last, so the user is known when the endpoint's rule runs.
     access.init_app(app)
     app.after_request(_security_headers)
@@ -97,7 +98,8 @@ def _configure_flask(app: Flask, config: Config) -> None:
 
 
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    # Pages are served from here only: no inline script, no third-party origin.
+    response.headers.setdefault("Content-Security-Policy", csp.policy())
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
@@ -129,6 +131,7 @@ def load_demo() -> None:
         )
         enabled = marketplace_demo.load_enablements()
         marketplace_demo.load_joint()
+        auth_demo.load(auth_demo.demo_tenants())
         # A demo instance signs tokens from the start; production rotates by command.
         auth_keys.ensure_current()
     click.echo(

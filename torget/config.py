@@ -12,12 +12,26 @@ import binascii
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 ENVIRONMENTS = ("production", "development", "test")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Requests allowed per fixed window (seconds), by rate limit name (torget.ratelimit).
+DEFAULT_RATE_LIMITS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "token": (600, 60),
+        "authorize": (120, 60),
+        "login": (10, 60),
+        "introspect": (3000, 60),
+        "launch": (120, 60),
+    }
+)
+# The database keeps an hour of windows (torget.ratelimit), so no window is longer.
+LONGEST_RATE_WINDOW = 3600
 
 
 class ConfigError(RuntimeError):
@@ -49,6 +63,33 @@ def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
     return coerce
 
 
+def _rate_limits(value: str) -> Mapping[str, tuple[int, int]] | None:
+    """`off`, or `name=requests/seconds` items, comma-separated, over the defaults."""
+    if value.strip().lower() == "off":
+        return None
+    limits = dict(DEFAULT_RATE_LIMITS)
+    given: set[str] = set()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, equals, spec = (text.strip() for text in item.partition("="))
+        requests, slash, seconds = (text.strip() for text in spec.partition("/"))
+        if not (equals and slash and requests.isdigit() and seconds.isdigit()):
+            raise ValueError(f"expected off or name=requests/seconds items, got {item!r}")
+        if name not in DEFAULT_RATE_LIMITS:
+            known = ", ".join(DEFAULT_RATE_LIMITS)
+            raise ValueError(f"unknown rate limit {name!r} (known: {known})")
+        if name in given:
+            raise ValueError(f"rate limit {name!r} is given twice")
+        given.add(name)
+        limit, per = int(requests), int(seconds)
+        if limit <= 0 or not 0 < per <= LONGEST_RATE_WINDOW:
+            raise ValueError(
+                f"{item!r}: requests must be at least 1 and seconds between 1 and "
+                f"{LONGEST_RATE_WINDOW}"
+            )
+        limits[name] = (limit, per)
+    return MappingProxyType(limits)
+
+
 def _base_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError(f"expected an http(s) URL, got {value!r}")
@@ -77,6 +118,10 @@ class Config:
     sandbox_tenant: str = "sandkasse"
     # Encrypts the authorization server's signing keys at rest (urlsafe base64 of 32 bytes).
     key_encryption_key: str = ""
+    # Requests per window for each rate-limited endpoint; None: no rate limits.
+    rate_limits: Mapping[str, tuple[int, int]] | None = field(
+        default_factory=lambda: DEFAULT_RATE_LIMITS
+    )
 
     @property
     def is_production(self) -> bool:
@@ -105,6 +150,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("TORGET_UPLOAD_DIR", "upload_dir", str),
     ("TORGET_SANDBOX_TENANT", "sandbox_tenant", str),
     ("TORGET_KEY_ENCRYPTION_KEY", "key_encryption_key", str),
+    ("TORGET_RATE_LIMITS", "rate_limits", _rate_limits),
 )
 
 DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"

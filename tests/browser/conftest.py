@@ -1,6 +1,7 @@
 """Fixtures for the browser tests: a live Torget per database, and Chromium.
 
 One server per database per run, on a migrated database with the demo data;
+Chromium comes from tests/conftest.py (one per run, shared with tests/smart);
 each test gets a fresh browser context (own cookies, own session). Any request
 a page makes to a host other than the server's fails the test: pages must
 load nothing from a CDN or any other origin.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,22 +23,12 @@ from playwright.sync_api import (
     Playwright,
     Request,
     WebSocket,
-    sync_playwright,
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.conftest import FreshDatabase, make_app
 from torget.db import db
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 HOST = "127.0.0.1"
 # Short enough that a missing element fails the test quickly.
 TIMEOUT_MS = 10_000
@@ -84,23 +74,6 @@ def _migrate_and_load_demo(app: Flask) -> None:
         db.engine.dispose()
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `make system-deps`.")
-    browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from torget.config import ConfigError, load, new_key_encryption_key
+from torget.config import DEFAULT_RATE_LIMITS, ConfigError, load, new_key_encryption_key
 
 KEK = new_key_encryption_key()
 
@@ -73,6 +73,7 @@ def test_every_variable_is_read(tmp_path):
             "TORGET_UPLOAD_DIR": "/srv/torget/uploads",
             "TORGET_SANDBOX_TENANT": "testkommune",
             "TORGET_KEY_ENCRYPTION_KEY": KEK,
+            "TORGET_RATE_LIMITS": "login=3/10",
         }
     )
     assert config.database_url == "postgresql+psycopg://db/torget"
@@ -86,6 +87,7 @@ def test_every_variable_is_read(tmp_path):
     assert config.upload_dir == "/srv/torget/uploads"
     assert config.sandbox_tenant == "testkommune"
     assert config.key_encryption_key == KEK
+    assert config.rate_limits == {**DEFAULT_RATE_LIMITS, "login": (3, 10)}
 
 
 @pytest.mark.parametrize(
@@ -107,4 +109,60 @@ def test_a_bad_value_names_its_variable(tmp_path, variable, value):
         variable: value,
     }
     with pytest.raises(ConfigError, match=variable):
+        load(environ)
+
+
+def test_rate_limits_default_and_override_by_name(tmp_path):
+    environ = {
+        "SECRET_KEY": "x" * 40,
+        "TORGET_KEY_ENCRYPTION_KEY": KEK,
+        "TORGET_INSTANCE_PATH": str(tmp_path),
+    }
+    assert load(environ).rate_limits == DEFAULT_RATE_LIMITS
+    assert DEFAULT_RATE_LIMITS["login"] == (10, 60)
+    config = load({**environ, "TORGET_RATE_LIMITS": " login = 3/10 , token=1000/3600,"})
+    assert config.rate_limits == {
+        **DEFAULT_RATE_LIMITS,
+        "login": (3, 10),
+        "token": (1000, 3600),
+    }
+
+
+@pytest.mark.parametrize("value", ["off", "OFF", " Off "])
+def test_rate_limits_off(tmp_path, value):
+    config = load(
+        {
+            "SECRET_KEY": "x" * 40,
+            "TORGET_KEY_ENCRYPTION_KEY": KEK,
+            "TORGET_INSTANCE_PATH": str(tmp_path),
+            "TORGET_RATE_LIMITS": value,
+        }
+    )
+    assert config.rate_limits is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("login", "expected off or name=requests/seconds items, got 'login'"),
+        ("login=10", "got 'login=10'"),
+        ("login=ten/60", "got 'login=ten/60'"),
+        ("login=-1/60", "got 'login=-1/60'"),
+        ("login=10/1.5", "got 'login=10/1.5'"),
+        ("login=0/60", "requests must be at least 1"),
+        ("login=10/0", "seconds between 1 and 3600"),
+        ("login=10/3601", "seconds between 1 and 3600"),
+        ("logn=10/60", "unknown rate limit 'logn' \\(known: token, authorize, login,"),
+        ("login=10/60,login=20/60", "rate limit 'login' is given twice"),
+        ("disabled", "got 'disabled'"),
+    ],
+)
+def test_a_bad_rate_limit_is_named(tmp_path, value, message):
+    environ = {
+        "SECRET_KEY": "x" * 40,
+        "TORGET_KEY_ENCRYPTION_KEY": KEK,
+        "TORGET_INSTANCE_PATH": str(tmp_path),
+        "TORGET_RATE_LIMITS": value,
+    }
+    with pytest.raises(ConfigError, match=f"^TORGET_RATE_LIMITS: .*{message}"):
         load(environ)

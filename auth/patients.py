@@ -1,0 +1,218 @@
+"""The patient directory: whom a clinician can pick for `launch/patient` and `launch/encounter`.
+
+`auth` declares the interface; the gateway will implement it over its FHIR
+store. Until then `TablePatientDirectory` serves it from two small tables of
+synthetic patients (`auth.demo`). The picker and the EPJ launcher ask
+`directory()`, never a table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from flask import Flask, current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from auth.models import DirectoryEncounter, DirectoryPatient
+from marketplace.models import Tenant
+from marketplace.tenants import norwegian_sort_key
+from torget.db import db
+from torget.errors import Invalid
+
+EXTENSION = "torget_patient_directory"
+MAX_TEXT = 100
+MAX_LIMIT = 50
+
+# [0-9], not \d: \d also matches other scripts' digits, which are no identifier.
+_IDENTIFIER = re.compile(r"[0-9]{11}")
+_NORWEGIAN_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# "Anne-Marie" is two name parts: "marie" finds her.
+_NAME_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    id: str  # the Patient id on the tenant's FHIR base
+    name: str
+    birth_date: dt.date | None
+    gender: str | None  # FHIR administrative gender: female, male, other, unknown
+    identifier: str | None  # fødselsnummer: 11 digits
+
+    @property
+    def masked_identifier(self) -> str | None:
+        """The birth-date part only ("010203*****"): lists show whom, not the whole number."""
+        if self.identifier is None:
+            return None
+        return self.identifier[:6] + "*" * (len(self.identifier) - 6)
+
+
+@dataclass(frozen=True)
+class EncounterSummary:
+    id: str  # the Encounter id on the tenant's FHIR base
+    patient_id: str
+    description: str
+    status: str  # FHIR Encounter.status: planned, in-progress, finished, ...
+    start: dt.datetime | None
+
+
+class PatientDirectory(Protocol):
+    """The patients and encounters of one tenant; never another tenant's."""
+
+    def search(self, tenant: Tenant, text: str, *, limit: int = 20) -> list[PatientSummary]:
+        """Patients whose name, fødselsnummer or birth date `text` gives, by name then id."""
+        ...
+
+    def get(self, tenant: Tenant, patient_id: str) -> PatientSummary | None: ...
+
+    def encounters(
+        self, tenant: Tenant, patient_id: str, *, limit: int = 20
+    ) -> list[EncounterSummary]:
+        """The patient's encounters, newest first."""
+        ...
+
+    def encounter(self, tenant: Tenant, encounter_id: str) -> EncounterSummary | None: ...
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a search text asks for: one of the three, or nothing (list everyone)."""
+
+    words: tuple[str, ...] = ()
+    identifier: str | None = None
+    birth_date: dt.date | None = None
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(_("Ask for between 1 and %(most)d results.", most=MAX_LIMIT), field="limit")
+
+
+def parse_search(text: str, limit: int) -> SearchQuery:
+    """Read a search text: an 11-digit fødselsnummer, a birth date, or name words.
+
+    Every directory reads the text by these rules, so the picker behaves the
+    same over the tables and over the gateway.
+
+    Raises `Invalid` for a text over 100 characters, a limit outside 1..50, or
+    a date that does not exist (31.02.1950).
+    """
+    if len(text) > MAX_TEXT:
+        raise Invalid(_("A search is at most %(most)d characters.", most=MAX_TEXT), field="text")
+    _check_limit(limit)
+    text = text.strip()
+    if _IDENTIFIER.fullmatch(text):
+        return SearchQuery(identifier=text)
+    if match := _NORWEGIAN_DATE.fullmatch(text):
+        day, month, year = match.groups()
+        return SearchQuery(birth_date=_date(int(year), int(month), int(day)))
+    if match := _ISO_DATE.fullmatch(text):
+        year, month, day = match.groups()
+        return SearchQuery(birth_date=_date(int(year), int(month), int(day)))
+    return SearchQuery(words=tuple(w for w in _NAME_SEPARATORS.split(_fold(text)) if w))
+
+
+def _date(year: int, month: int, day: int) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise Invalid(_("There is no such date."), field="text") from None
+
+
+def _name_matches(name: str, words: Iterable[str]) -> bool:
+    """Every word begins some part of the name, ignoring case ("kar nord": Kari Nordmann)."""
+    parts = [p for p in _NAME_SEPARATORS.split(_fold(name)) if p]
+    return all(any(part.startswith(word) for part in parts) for word in words)
+
+
+class TablePatientDirectory:
+    """The directory over `DirectoryPatient` and `DirectoryEncounter`, until the gateway's.
+
+    Name matching and ordering happen here, not in SQL: SQLite's lower() folds
+    ASCII only (it would miss "øde" in "Ødegård"), and neither database orders
+    æ, ø, å as Norwegian does. The tables hold a few dozen synthetic patients
+    per tenant; identifier and birth-date searches still narrow in SQL.
+    """
+
+    def search(self, tenant: Tenant, text: str, *, limit: int = 20) -> list[PatientSummary]:
+        query = parse_search(text, limit)
+        statement = select(DirectoryPatient).where(DirectoryPatient.tenant_id == tenant.id)
+        if query.identifier is not None:
+            statement = statement.where(DirectoryPatient.identifier == query.identifier)
+        elif query.birth_date is not None:
+            statement = statement.where(DirectoryPatient.birth_date == query.birth_date)
+        found = [p for p in db.session.scalars(statement) if _name_matches(p.name, query.words)]
+        found.sort(key=lambda p: (norwegian_sort_key(p.name), p.fhir_id))
+        return [_patient(p) for p in found[:limit]]
+
+    def get(self, tenant: Tenant, patient_id: str) -> PatientSummary | None:
+        found = db.session.scalar(
+            select(DirectoryPatient).where(
+                DirectoryPatient.tenant_id == tenant.id, DirectoryPatient.fhir_id == patient_id
+            )
+        )
+        return _patient(found) if found else None
+
+    def encounters(
+        self, tenant: Tenant, patient_id: str, *, limit: int = 20
+    ) -> list[EncounterSummary]:
+        _check_limit(limit)
+        found = db.session.scalars(
+            select(DirectoryEncounter)
+            .where(
+                DirectoryEncounter.tenant_id == tenant.id,
+                DirectoryEncounter.patient_fhir_id == patient_id,
+            )
+            .order_by(DirectoryEncounter.start.desc().nulls_last(), DirectoryEncounter.fhir_id)
+            .limit(limit)
+        )
+        return [_encounter(e) for e in found]
+
+    def encounter(self, tenant: Tenant, encounter_id: str) -> EncounterSummary | None:
+        found = db.session.scalar(
+            select(DirectoryEncounter).where(
+                DirectoryEncounter.tenant_id == tenant.id,
+                DirectoryEncounter.fhir_id == encounter_id,
+            )
+        )
+        return _encounter(found) if found else None
+
+
+def _patient(row: DirectoryPatient) -> PatientSummary:
+    return PatientSummary(
+        id=row.fhir_id,
+        name=row.name,
+        birth_date=row.birth_date,
+        gender=row.gender,
+        identifier=row.identifier,
+    )
+
+
+def _encounter(row: DirectoryEncounter) -> EncounterSummary:
+    return EncounterSummary(
+        id=row.fhir_id,
+        patient_id=row.patient_fhir_id,
+        description=row.description,
+        status=row.status,
+        start=row.start,
+    )
+
+
+def directory() -> PatientDirectory:
+    """The application's patient directory."""
+    return current_app.extensions[EXTENSION]
+
+
+def init_app(app: Flask, implementation: PatientDirectory | None = None) -> None:
+    """Serve the directory from `implementation` (the gateway's), else from the tables."""
+    app.extensions[EXTENSION] = implementation or TablePatientDirectory()
