@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from accounts.access import csrf, csrf_exempt, current_user
 from accounts.models import User
-from auth import audit, authorize, launch, patients
+from auth import audit, authorize, clients, launch, patients
 from auth.authorize import Consent, Front, PageError, RedirectError
 from auth.identity import fhir_user
 from auth.server import PendingAuthorization
@@ -149,7 +149,7 @@ def _refuse(front: Front, user: User | None, error: str, description: str) -> Re
     )
     values = {"error": error}
     if description:
-        values["error_description"] = description[:300]
+        values["error_description"] = clients.error_description(description)[:300]
     return redirect(front.redirect_with(values), code=302)
 
 

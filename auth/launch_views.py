@@ -45,12 +45,7 @@ class LaunchRequestSchema(Schema):
 def create_launch() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
-    header = request.headers.get("Authorization", "")
-    found = (
-        status.access_token_status(header[7:].strip())
-        if header[:7].lower() == "bearer "
-        else status.INACTIVE
-    )
+    found = status.of_bearer(request.headers.get("Authorization"))
     if not found.active or found.grant is None:
         audit.refused("launch", "invalid_token")
         response = _oauth_error("invalid_token", "A live access token is needed.", 401)

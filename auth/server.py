@@ -39,12 +39,12 @@ from flask import Flask, g
 from sqlalchemy import select, update
 
 from accounts.models import LoginSession, User
-from auth import clients, issuing
+from auth import clients, issuing, status
 from auth.grants import Launcher, grant_scopes
 from auth.models import AuthorizationCode, RefreshToken, TokenGrant
 from auth.urls import smart_style_url, tenant_for_base
 from catalog import scopes as scope_rules
-from catalog.models import ClientType
+from catalog.models import ClientSecret, ClientType
 from marketplace import enablements
 from marketplace.models import Enablement, Tenant
 from torget import tokens
@@ -238,6 +238,8 @@ def _check_still_allowed(grant: TokenGrant) -> enablements.LaunchDecision:
     decision = enablements.launch_policy(grant.client_id, tenant.slug if tenant else "")
     if not decision.allowed:
         raise InvalidGrantError(description=clients.error_description(decision.reason))
+    if status.ended_by_disable(grant, decision):
+        raise InvalidGrantError(description="The app was disabled since: authorize it again.")
     return decision
 
 
@@ -272,6 +274,15 @@ class RefreshGrant(grants.RefreshTokenGrant):
         grant = db.session.get(TokenGrant, token.grant_id)
         if grant is None or grant.revoked_at is not None:
             return None
+        secret = (
+            db.session.get(ClientSecret, grant.client_secret_id) if grant.client_secret_id else None
+        )
+        if secret is not None and not secret.is_live(utcnow()):
+            # Its tokens died with the secret (auth.status): another secret of the
+            # same client must not mint live-looking ones from them.
+            raise InvalidGrantError(
+                description="The client secret this grant was issued on is revoked."
+            )
         if "offline_access" not in token.scope.split() and not _session_live(grant):
             raise InvalidGrantError(description="online_access ended with the user's session.")
         return _Refresh(token, grant)

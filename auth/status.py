@@ -98,7 +98,18 @@ def grant_is_live(grant: TokenGrant | None) -> bool:
     tenant = db.session.get(Tenant, grant.tenant_id)
     if tenant is None:
         return False
-    return enablements.launch_policy(grant.client_id, tenant.slug).allowed
+    decision = enablements.launch_policy(grant.client_id, tenant.slug)
+    return decision.allowed and not ended_by_disable(grant, decision)
+
+
+def ended_by_disable(grant: TokenGrant, decision: enablements.LaunchDecision) -> bool:
+    """Whether the app was disabled (and enabled again) since `grant`: a disable is for good.
+
+    Enabling reuses the enablement row, so without this the tokens of before
+    the disable would come back to life with it.
+    """
+    enablement = decision.enablement
+    return enablement is not None and grant.created_at < enablement.enabled_at
 
 
 def access_token_status(token: str) -> TokenStatus:
@@ -143,6 +154,20 @@ def refresh_token_status(token: str) -> TokenStatus:
         "iat": int(row.created_at.timestamp()),
     }
     return TokenStatus(True, "refresh_token", claims, grant)
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), else None."""
+    scheme, _space, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def of_bearer(authorization: str | None) -> TokenStatus:
+    """The status of the access token a request carries, INACTIVE when it carries none."""
+    token = bearer(authorization)
+    return access_token_status(token) if token else INACTIVE
 
 
 def status(token: str, hint: str | None = None) -> TokenStatus:

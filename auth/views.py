@@ -12,13 +12,15 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_babel import force_locale
+from sqlalchemy import select
 
 from accounts import api_tokens
 from accounts.access import csrf_exempt, has_role
 from accounts.models import Role, User
 from auth import audit, clients, issuing, keys, status
 from auth.identity import fhir_user
-from auth.models import AccessTokenRecord
+from auth.models import AccessTokenRecord, AuthorizationCode, RefreshToken, TokenGrant
 from auth.server import ReplayRevokes
 from auth.urls import fhir_base
 from marketplace import usage
@@ -112,9 +114,12 @@ def token() -> Response:
     _use_tenant_of_credential(grant_type)
     server = current_app.extensions["torget_oauth"]
     try:
-        grant = server.get_token_grant(server.create_oauth2_request(request))
-        grant.validate_token_request()
-        status_code, body, _headers = grant.create_token_response()
+        # Error descriptions are for the app's developers, in printable ASCII
+        # (RFC 6749 §5.2): English, whatever language a browser session chose.
+        with force_locale("en"):
+            grant = server.get_token_grant(server.create_oauth2_request(request))
+            grant.validate_token_request()
+            status_code, body, _headers = grant.create_token_response()
     except OAuth2Error as error:
         return _refused_token(error, grant_type)
     issued = g.get("oauth_grant")
@@ -128,14 +133,20 @@ def token() -> Response:
 
 def _use_tenant_of_credential(grant_type: str) -> None:
     """Load the client as the municipality of the code or refresh token knows it."""
-    from auth.models import AuthorizationCode, RefreshToken, TokenGrant
-
-    value = request.form.get("code" if grant_type == "authorization_code" else "refresh_token")
-    if not value or grant_type == "client_credentials":
+    if grant_type == "authorization_code":
+        code = request.form.get("code")
+        grant_id = code and db.session.scalar(
+            select(AuthorizationCode.grant_id).where(
+                AuthorizationCode.code_hash == tokens.digest(code)
+            )
+        )
+    elif grant_type == "refresh_token":
+        refresh = request.form.get("refresh_token")
+        grant_id = refresh and db.session.scalar(
+            select(RefreshToken.grant_id).where(RefreshToken.token_hash == tokens.digest(refresh))
+        )
+    else:
         return
-    model = AuthorizationCode if grant_type == "authorization_code" else RefreshToken
-    column = model.code_hash if model is AuthorizationCode else model.token_hash  # type: ignore[attr-defined]
-    grant_id = db.session.scalar(db.select(model.grant_id).where(column == tokens.digest(value)))
     grant = db.session.get(TokenGrant, grant_id) if grant_id else None
     if grant is not None:
         clients.use_tenant(db.session.get(Tenant, grant.tenant_id))
@@ -186,9 +197,9 @@ def _caller() -> tuple[str | None, bool]:
     Resource servers authenticate with a Torget API token of an operator;
     clients with their own credentials, and see only their own tokens.
     """
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        user = api_tokens.authenticate(header[7:].strip())
+    token = status.bearer(request.headers.get("Authorization"))
+    if token is not None:
+        user = api_tokens.authenticate(token)
         if user is not None and has_role(user, [Role.OPERATOR]):
             return None, True
         return None, False
@@ -312,12 +323,7 @@ def revoke() -> Response:
 def userinfo() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
-    header = request.headers.get("Authorization", "")
-    found = (
-        status.access_token_status(header[7:].strip())
-        if header[:7].lower() == "bearer "
-        else status.INACTIVE
-    )
+    found = status.of_bearer(request.headers.get("Authorization"))
     scopes = found.claims.get("scope", "").split() if found.active else []
     if (
         not found.active
