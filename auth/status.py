@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 from sqlalchemy import select
 
+from accounts.models import User
 from auth import keys
 from auth.models import AccessTokenRecord, RefreshToken, TokenGrant
 from auth.urls import issuer
@@ -95,6 +96,10 @@ def grant_is_live(grant: TokenGrant | None) -> bool:
         secret = db.session.get(ClientSecret, grant.client_secret_id)
         if secret is None or not secret.is_live(utcnow()):
             return False
+    if grant.user_id is not None:
+        user = db.session.get(User, grant.user_id)
+        if user is None or not user.is_active:
+            return False  # a deactivated user's apps stop with them
     tenant = db.session.get(Tenant, grant.tenant_id)
     if tenant is None:
         return False

@@ -44,6 +44,14 @@ def _cors(response: Response) -> Response:
     return response
 
 
+@bp.after_request
+def _cors_on_every_answer(response: Response) -> Response:
+    """Browser apps must be able to read every answer, refusals (a 429) included."""
+    if request.endpoint != "oauth.authorize_endpoint":
+        _cors(response)
+    return response
+
+
 def _oauth_error(error: str, description: str, status_code: int = 400, **headers: str) -> Response:
     body = {"error": error}
     if description:

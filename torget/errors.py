@@ -136,6 +136,9 @@ _HTTP_TITLES: dict[int, Any] = {
 
 
 def wants_problem_json() -> bool:
+    # The OAuth endpoints answer programs too; only /oauth/authorize is a page.
+    if request.path.startswith("/oauth/") and request.path != "/oauth/authorize":
+        return True
     return request.path.startswith("/api/")
 
 

@@ -1,0 +1,525 @@
+"""Reading and ending tokens: introspection (RFC 7662), revocation (RFC 7009), UserInfo,
+and `/oauth/launch`, where a journal system's token opens an app for a clinician.
+
+Introspection reads the authoritative state: a revocation, a disabled
+enablement, a suspended release or a revoked client secret shows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from accounts.models import Role
+from auth import keys
+from auth.models import AuthEvent
+from catalog import credentials, releases
+from catalog.models import ClientType
+from marketplace import enablements
+from marketplace.models import ExitStep
+from tests.auth.smart import SmartApp, backend_token, code_for, epj, redeem, smart_app
+from tests.auth.test_token import (
+    STANDALONE,
+    basic,
+    introspect,
+    refresh,
+    refused,
+    state_of_the_database,
+    tokens_for,
+    verified,
+    with_patients,
+)
+from tests.conftest import bearer
+from tests.factories.accounts import MembershipFactory
+from tests.factories.catalog import member_of, reviewer
+from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
+from torget.db import db
+
+pytestmark = pytest.mark.usefixtures("english")
+
+
+@pytest.fixture(autouse=True)
+def signing_key(db_session: None) -> None:
+    keys.ensure_current()
+
+
+@pytest.fixture
+def resource_server() -> dict[str, str]:
+    """The Authorization header of a resource server: an operator's Torget API token."""
+    return bearer(MembershipFactory(role=Role.OPERATOR).user)
+
+
+def as_resource_server(client: FlaskClient, headers: dict[str, str], token: str) -> dict:
+    response = client.post("/oauth/introspect", data={"token": token}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def last_event() -> tuple[str, str]:
+    event = db.session.scalars(sa.select(AuthEvent).order_by(AuthEvent.id.desc())).first()
+    assert event is not None
+    return event.endpoint, event.outcome
+
+
+def revoke(client: FlaskClient, app: SmartApp, token: str, **extra: str) -> Any:
+    return client.post("/oauth/revoke", data={"token": token, "client_id": app.client_id, **extra})
+
+
+def disable(app: SmartApp) -> None:
+    enablements.disable(
+        enablements.find(app.tenant, app.release.application),
+        exit_step=ExitStep.DATA_DELETED.value,
+        confirmed_by="Leverandørens personvernombud",
+        by=admin_of(app.tenant),
+    )
+    db.session.flush()
+
+
+# --- introspection ----------------------------------------------------------------------------
+
+
+def test_a_client_introspects_its_own_token(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+    claims = verified(client, issued["access_token"], audience=app.aud)
+
+    response = client.post(
+        "/oauth/introspect", data={"token": issued["access_token"], "client_id": app.client_id}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    body = response.get_json()
+    assert body["active"] is True
+    assert body["token_type"] == "Bearer"
+    assert set(body["scope"].split()) == set(issued["scope"].split())
+    assert body["client_id"] == app.client_id
+    assert body["patient"] == "pas-1"
+    assert body["fhirUser"] == f"{app.aud}/Practitioner/hpr-1234567"
+    assert (body["exp"], body["iat"], body["sub"]) == (claims["exp"], claims["iat"], claims["sub"])
+    assert (body["iss"], body["aud"]) == (claims["iss"], app.aud)
+    assert body["tenant"] == app.tenant.slug
+
+
+def test_a_client_introspects_its_refresh_token(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+
+    body = introspect(client, app, issued["refresh_token"])
+
+    assert body["active"] is True
+    assert body["token_type"] == "refresh_token"
+    assert body["client_id"] == app.client_id
+    assert set(body["scope"].split()) == set(issued["scope"].split())
+    assert body["patient"] == "pas-1"
+    assert body["exp"] > body["iat"]
+    assert refresh(client, app, issued["refresh_token"]).status_code == 200
+    assert introspect(client, app, issued["refresh_token"]) == {"active": False}  # rotated
+
+
+def test_a_client_learns_nothing_of_another_clients_token(client) -> None:
+    app = with_patients(smart_app())
+    other = smart_app(tenant=app.tenant)
+    issued = tokens_for(client, app)
+
+    for token in (issued["access_token"], issued["refresh_token"]):
+        assert introspect(client, other, token) == {"active": False}
+        assert introspect(client, app, token)["active"] is True
+
+
+def test_a_resource_server_introspects_any_token(client, resource_server) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+
+    body = as_resource_server(client, resource_server, issued["access_token"])
+
+    assert body["active"] is True
+    assert body["client_id"] == app.client_id
+    assert body["patient"] == "pas-1"
+    assert as_resource_server(client, resource_server, "not-a-token") == {"active": False}
+
+
+@pytest.mark.parametrize(
+    "credentials_of",
+    [
+        lambda app: {},  # no client, no bearer
+        lambda app: {"headers": bearer(clinician_of(app.tenant))},  # a user's, not an operator's
+        lambda app: {"headers": {"Authorization": "Bearer torget_pat_forged"}},
+        lambda app: {"headers": basic(app.client_id, "torget_cs_wrong")},
+        lambda app: {"data": {"client_id": "no-such-client"}},
+    ],
+    ids=["nobody", "clinician", "forged bearer", "wrong secret", "unknown client"],
+)
+def test_introspection_needs_a_client_or_a_resource_server(client, credentials_of) -> None:
+    app = with_patients(smart_app(client_type=ClientType.CONFIDENTIAL_SECRET))
+    code, _params = code_for(client, app, scope=STANDALONE, patient="pas-1")
+    token = redeem(client, app, code, client_secret=app.secret).get_json()["access_token"]
+    asked = credentials_of(app)
+    before = state_of_the_database()
+
+    response = client.post(
+        "/oauth/introspect",
+        data={"token": token, **asked.get("data", {})},
+        headers=asked.get("headers", {}),
+    )
+
+    body = refused(response, "invalid_client", 401, before, endpoint="introspect")
+    assert "active" not in body
+    assert response.headers["WWW-Authenticate"]
+
+
+def _revoke_it(client: FlaskClient, app: SmartApp, issued: dict) -> None:
+    assert revoke(client, app, issued["refresh_token"], client_secret=app.secret).status_code == 200
+
+
+def _disable_it(client: FlaskClient, app: SmartApp, issued: dict) -> None:
+    disable(app)
+
+
+def _suspend_it(client: FlaskClient, app: SmartApp, issued: dict) -> None:
+    releases.suspend(app.release, by=reviewer(), reason="Sikkerhetshull i innloggingen.")
+    db.session.flush()
+
+
+def _revoke_its_secret(client: FlaskClient, app: SmartApp, issued: dict) -> None:
+    vendor_member = member_of(app.release.application.vendor)
+    (secret,) = app.client.secrets
+    credentials.revoke_secret(app.client, secret.id, by=vendor_member)
+    db.session.flush()
+
+
+def _deactivate_the_user(client: FlaskClient, app: SmartApp, issued: dict) -> None:
+    app.clinician.is_active = False
+    db.session.flush()
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [_revoke_it, _disable_it, _suspend_it, _revoke_its_secret, _deactivate_the_user],
+    ids=[
+        "revoked",
+        "enablement disabled",
+        "release suspended",
+        "client secret revoked",
+        "user deactivated",
+    ],
+)
+def test_a_token_is_inactive_at_once(
+    client, resource_server, stop: Callable[[FlaskClient, SmartApp, dict], None]
+) -> None:
+    app = with_patients(smart_app(client_type=ClientType.CONFIDENTIAL_SECRET))
+    code, _params = code_for(client, app, scope=STANDALONE, patient="pas-1")
+    issued = redeem(client, app, code, client_secret=app.secret).get_json()
+    for token in (issued["access_token"], issued["refresh_token"]):
+        assert as_resource_server(client, resource_server, token)["active"] is True
+
+    stop(client, app, issued)
+
+    for token in (issued["access_token"], issued["refresh_token"]):
+        assert as_resource_server(client, resource_server, token) == {"active": False}
+
+
+# --- revocation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "torget_rt_unknown", "x" * 10_000])
+def test_revocation_answers_200_whatever_the_token(client, token) -> None:
+    app = smart_app()
+
+    response = revoke(client, app, token)
+
+    assert response.status_code == 200
+    assert response.get_json() == {}
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_revoking_a_refresh_token_revokes_its_grant(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+    earlier = refresh(client, app, issued["refresh_token"]).get_json()
+    issued = refresh(client, app, earlier["refresh_token"]).get_json()
+
+    response = revoke(client, app, issued["refresh_token"], token_type_hint="refresh_token")
+
+    assert response.status_code == 200
+    for token in (issued["access_token"], issued["refresh_token"], earlier["access_token"]):
+        assert introspect(client, app, token) == {"active": False}
+    before = state_of_the_database()
+    refused(refresh(client, app, issued["refresh_token"]), "invalid_grant", 400, before)
+    event = db.session.scalars(
+        sa.select(AuthEvent).where(AuthEvent.endpoint == "revoke").order_by(AuthEvent.id.desc())
+    ).first()
+    assert (event.outcome, event.client_id) == ("revoked", app.client_id)
+
+
+def test_revoking_an_access_token_ends_that_token(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+
+    assert revoke(client, app, issued["access_token"]).status_code == 200
+
+    assert introspect(client, app, issued["access_token"]) == {"active": False}
+    assert refresh(client, app, issued["refresh_token"]).status_code == 200
+
+
+def test_a_client_cannot_revoke_another_clients_token(client) -> None:
+    app = with_patients(smart_app())
+    other = smart_app(tenant=app.tenant)
+    issued = tokens_for(client, app)
+
+    for token in (issued["access_token"], issued["refresh_token"]):
+        assert revoke(client, other, token).status_code == 200  # RFC 7009 §2.2: no hint given
+
+    for token in (issued["access_token"], issued["refresh_token"]):
+        assert introspect(client, app, token)["active"] is True
+
+
+def test_revocation_needs_client_authentication(client) -> None:
+    app = with_patients(smart_app(client_type=ClientType.CONFIDENTIAL_SECRET))
+    code, _params = code_for(client, app, scope=STANDALONE, patient="pas-1")
+    issued = redeem(client, app, code, client_secret=app.secret).get_json()
+    before = state_of_the_database()
+
+    response = client.post(
+        "/oauth/revoke",
+        data={"token": issued["refresh_token"]},
+        headers=basic(app.client_id, "torget_cs_wrong"),
+    )
+
+    refused(response, "invalid_client", 401, before, endpoint="revoke")
+    still = client.post(
+        "/oauth/introspect",
+        data={"token": issued["refresh_token"]},
+        headers=basic(app.client_id, app.secret),
+    )
+    assert still.get_json()["active"] is True
+
+
+# --- UserInfo ---------------------------------------------------------------------------------
+
+
+def test_userinfo_tells_who_signed_in(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app, scope="openid fhirUser profile launch/patient")
+    identity = verified(client, issued["id_token"], audience=app.client_id)
+
+    for method in (client.get, client.post):
+        response = method(
+            "/oauth/userinfo", headers={"Authorization": f"Bearer {issued['access_token']}"}
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.get_json() == {
+            "sub": identity["sub"],
+            "fhirUser": f"{app.aud}/Practitioner/hpr-1234567",
+            "name": app.clinician.display_name,
+        }
+
+
+def test_userinfo_tells_only_what_the_scopes_allow(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app, scope="openid launch/patient patient/Observation.rs")
+
+    response = client.get(
+        "/oauth/userinfo", headers={"Authorization": f"Bearer {issued['access_token']}"}
+    )
+
+    assert response.get_json() == {"sub": f"user-{app.clinician.id}"}
+
+
+def test_userinfo_needs_a_live_token_with_openid(client) -> None:
+    app = with_patients(smart_app())
+    without_openid = tokens_for(client, app, scope="launch/patient patient/Observation.rs")
+    revoked = tokens_for(client, app, scope="openid fhirUser launch/patient")
+    revoke(client, app, revoked["access_token"])
+    system = backend_token(client, epj(app.tenant), "system/launch")["access_token"]
+
+    for header in (
+        f"Bearer {without_openid['access_token']}",
+        f"Bearer {revoked['access_token']}",
+        f"Bearer {system}",  # a backend service has no user to tell of
+        "Bearer not-a-token",
+        "",
+    ):
+        response = client.get("/oauth/userinfo", headers={"Authorization": header})
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "invalid_token"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "sub" not in response.get_json()
+
+
+# --- /oauth/launch ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def journal(client) -> tuple[SmartApp, Any, dict[str, str]]:
+    """An app, the municipality's journal system, and the journal's Authorization header."""
+    app = smart_app()
+    system = epj(app.tenant)
+    token = backend_token(client, system, "system/launch")["access_token"]
+    return app, system, {"Authorization": f"Bearer {token}"}
+
+
+def test_the_journal_system_creates_a_launch(client, journal) -> None:
+    app, system, headers = journal
+
+    response = client.post(
+        "/oauth/launch",
+        json={"client_id": app.client_id, "patient": "pas-9", "hpr": "1234567"},
+        headers=headers,
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["iss"] == app.aud
+    assert 0 < body["expires_in"] <= 300
+    url = urlsplit(body["launch_url"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == "https://app.example/launch"
+    assert parse_qs(url.query) == {"iss": [app.aud], "launch": [body["launch"]]}
+    event = db.session.scalars(sa.select(AuthEvent).order_by(AuthEvent.id.desc())).first()
+    assert (event.endpoint, event.outcome, event.client_id) == (
+        "launch",
+        "created",
+        system.app.client_id,
+    )
+    # The app opens with it, for that clinician and patient.
+    code, _params = code_for(
+        client, app, scope="launch openid patient/Observation.rs", launch=body["launch"]
+    )
+    assert redeem(client, app, code).get_json()["patient"] == "pas-9"
+
+
+def test_a_launch_needs_a_live_token(client, journal) -> None:
+    app, _system, _headers = journal
+    before = state_of_the_database()
+
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eDp5"}):
+        response = client.post("/oauth/launch", json={"client_id": app.client_id}, headers=headers)
+        refused(response, "invalid_token", 401, before, endpoint="launch")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_launch_needs_the_scope_system_launch(client) -> None:
+    app = smart_app()
+    system = epj(app.tenant)
+    token = backend_token(client, system, "system/Patient.rs")["access_token"]
+    before = state_of_the_database()
+
+    response = client.post(
+        "/oauth/launch",
+        json={"client_id": app.client_id},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    body = refused(response, "insufficient_scope", 403, before, endpoint="launch")
+    assert "system/launch" in body["error_description"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not json",
+        ["a", "list"],
+        {},
+        {"client_id": ""},
+        {"client_id": "x", "user": "not-an-email"},
+        {"client_id": "x", "hpr": "12ab"},
+        {"client_id": "x", "patient": "p" * 65},
+        {"client_id": "x", "fhirContext": "Encounter/1"},
+    ],
+)
+def test_a_launch_request_that_does_not_parse_is_400(client, journal, payload) -> None:
+    _app, _system, headers = journal
+    before = state_of_the_database()
+
+    if isinstance(payload, str):
+        response = client.post(
+            "/oauth/launch",
+            data=payload,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    else:
+        response = client.post("/oauth/launch", json=payload, headers=headers)
+
+    refused(response, "invalid_request", 400, before, endpoint="launch")
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"patient": "has space"}, "patient"),
+        ({"intent": "<script>"}, "intent"),
+        ({"fhirContext": [{"reference": "Nothing/1"}]}, "fhir_context.0"),
+    ],
+)
+def test_a_launch_with_bad_values_is_422(client, journal, payload, field) -> None:
+    app, _system, headers = journal
+    before = state_of_the_database()
+
+    response = client.post(
+        "/oauth/launch", json={"client_id": app.client_id, **payload}, headers=headers
+    )
+
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "invalid_request"
+    assert field in body["errors"]
+    assert "launch" not in body
+    assert state_of_the_database() == before
+    assert last_event() == ("launch", "refused")
+
+
+@pytest.mark.parametrize("who", ["clinician elsewhere", "unknown email", "unknown hpr"])
+def test_a_launch_is_for_a_clinician_of_the_municipality(client, journal, who) -> None:
+    app, _system, headers = journal
+    identity = {
+        "clinician elsewhere": {"user": clinician_of(TenantFactory()).email},
+        "unknown email": {"user": "nobody@example.no"},
+        "unknown hpr": {"hpr": "7654321"},
+    }[who]
+    before = state_of_the_database()
+
+    response = client.post(
+        "/oauth/launch", json={"client_id": app.client_id, **identity}, headers=headers
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "invalid_request"
+    assert "launch" not in response.get_json()
+    assert state_of_the_database() == before
+    assert last_event() == ("launch", "unknown_user")
+
+
+def test_no_launch_of_an_app_the_municipality_has_not_enabled(client, journal) -> None:
+    app, _system, headers = journal
+    elsewhere = smart_app()  # enabled in another municipality only
+    before = state_of_the_database()
+
+    for client_id in (elsewhere.client_id, "no-such-client"):
+        response = client.post("/oauth/launch", json={"client_id": client_id}, headers=headers)
+        assert response.status_code == 403
+        assert response.get_json()["error"] == "invalid_request"
+        assert "launch" not in response.get_json()
+        assert state_of_the_database() == before
+        assert last_event() == ("launch", "refused")
+
+    disable(app)
+    response = client.post("/oauth/launch", json={"client_id": app.client_id}, headers=headers)
+    assert response.status_code == 403
+
+
+def test_a_disabled_journal_system_can_launch_no_more(client, journal) -> None:
+    app, system, headers = journal
+    disable(system.app)
+    before = state_of_the_database()
+
+    response = client.post("/oauth/launch", json={"client_id": app.client_id}, headers=headers)
+
+    refused(response, "invalid_token", 401, before, endpoint="launch")
