@@ -15,7 +15,6 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import g
-from sqlalchemy import select
 
 from auth import assertions
 from auth.urls import endpoint
@@ -23,7 +22,6 @@ from catalog import credentials
 from catalog.models import Client, ClientType, Release
 from marketplace import enablements
 from marketplace.models import Tenant
-from torget.db import db
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -109,7 +107,7 @@ def load(client_id: str | None, *, known: Client | None = None) -> OAuthClient |
     client = (
         known
         if known is not None and known.client_id == client_id
-        else db.session.scalar(select(Client).where(Client.client_id == client_id))
+        else credentials.find_by_client_id(client_id)
     )
     release = None
     if client is not None:

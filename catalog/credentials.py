@@ -14,8 +14,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import defaultload, lazyload
 
 from accounts.models import User
 from catalog import vendors
@@ -48,6 +50,20 @@ _ENVIRONMENT_STATES = {
     },
     Environment.PRODUCTION: {ReleaseState.CERTIFIED},
 }
+
+
+# What the authorization server reads on every token request: a client's and a
+# release's own columns and the app's, not the secrets, evidence, checks and
+# screenshots the vendor and review pages show (each of those is a query more).
+LEAN_RELEASE = (
+    lazyload(Release.evidence),
+    lazyload(Release.checks),
+    defaultload(Release.application).lazyload(Application.screenshots),
+)
+LEAN_CLIENT = (
+    lazyload(Client.secrets),
+    defaultload(Client.application).lazyload(Application.screenshots),
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +104,22 @@ def clients_of(application: Application) -> list[Client]:
     )
 
 
+def find_by_client_id(client_id: str) -> Client | None:
+    """The client with this id. Within a request it is looked up once: the token
+    endpoint asks for it from the assertion check, the client loader and the
+    launch policy, and a client row never changes after it is made."""
+    found: dict[str, Client | None] = (
+        g.setdefault("torget_clients", {}) if has_request_context() else {}
+    )
+    if client_id not in found:
+        found[client_id] = db.session.scalar(
+            select(Client).where(Client.client_id == client_id).options(*LEAN_CLIENT)
+        )
+    return found[client_id]
+
+
 def get_client(client_id: str) -> Client:
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    client = find_by_client_id(client_id)
     if client is None:
         raise NotFound(_("No client has the id %(id)s.", id=client_id))
     return client
@@ -101,7 +131,9 @@ def current_release(client: Client) -> Release | None:
     candidates = [
         r
         for r in db.session.scalars(
-            select(Release).where(Release.application_id == client.application_id)
+            select(Release)
+            .where(Release.application_id == client.application_id)
+            .options(*LEAN_RELEASE)
         )
         if r.state in states
     ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import defaultload
 
 from accounts.models import Role, User
 from catalog import credentials, releases, scopes
@@ -417,7 +418,7 @@ def launch_policy(client_id: str, tenant_slug: str) -> LaunchDecision:
     test. Called for every authorization, token and introspection, so a
     disable, a suspension or a revocation takes effect at the next call.
     """
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    client = credentials.find_by_client_id(client_id)
     if client is None:
         return LaunchDecision(False, _("No such client."))
     if client.environment == Environment.SANDBOX:
@@ -427,6 +428,10 @@ def launch_policy(client_id: str, tenant_slug: str) -> LaunchDecision:
         .join(Enablement.tenant)
         .where(Enablement.application_id == client.application_id)
         .where(Tenant.organisation.has(slug=tenant_slug))
+        .options(
+            defaultload(Enablement.release).options(*credentials.LEAN_RELEASE),
+            defaultload(Enablement.application).lazyload(Application.screenshots),
+        )
     )
     if enablement is None:
         return LaunchDecision(False, _("The municipality has not enabled this app."))
