@@ -195,7 +195,9 @@ def evaluate(front: Front, user: User, authlib_check: object) -> Consent:
         raise RedirectError("invalid_scope", "A launch parameter needs the scope launch.")
     elif LaunchMode.STANDALONE.value not in release.launch_modes:
         raise RedirectError("invalid_request", "This app is not registered for standalone launch.")
-    needs_patient = launch is None and "launch/patient" in words
+    # A journal that opened the app without a patient leaves the choice to the
+    # user, as a standalone launch does (SMART 2.2 lets the server ask).
+    needs_patient = "launch/patient" in words and (launch is None or launch.patient is None)
     has_patient = (launch is not None and launch.patient is not None) or needs_patient
     needs_encounter = "launch/encounter" in words and (launch is None or launch.encounter is None)
     grant = grant_scopes(

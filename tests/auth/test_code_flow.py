@@ -108,3 +108,24 @@ def test_a_user_launch_names_the_style_sheet_it_can_follow(client) -> None:
     style = client.get("/static/smart-style.json")
     assert style.status_code == 200
     assert style.get_json()["color_background"] == "#ffffff"
+
+
+def test_an_ehr_launch_without_a_patient_lets_the_user_pick_one(client) -> None:
+    from auth import launch
+    from auth.models import DirectoryPatient
+    from torget.db import db
+
+    app = smart_app()
+    db.session.add(DirectoryPatient(tenant_id=app.tenant.id, fhir_id="pas-7", name="Ola Hansen"))
+    issued = launch.create(client_id=app.client_id, tenant=app.tenant, user=None)
+    db.session.flush()
+    code, _params = code_for(
+        client,
+        app,
+        scope="launch launch/patient patient/Observation.rs",
+        launch=issued.launch,
+        patient="pas-7",
+    )
+    body = redeem(client, app, code).get_json()
+    assert body["patient"] == "pas-7"
+    assert body["scope"] == "launch launch/patient patient/Observation.rs"
