@@ -46,41 +46,6 @@ def test_a_standalone_launch_gets_a_token_for_the_chosen_patient(client) -> None
     assert again.get_json()["error"] == "invalid_grant"
 
 
-def test_an_ehr_launch_from_the_journal_system(client) -> None:
-    from tests.auth.smart import backend_token, epj
-
-    app = smart_app()
-    journal = epj(app.tenant)
-    token = backend_token(client, journal, "system/launch")["access_token"]
-    made = client.post(
-        "/oauth/launch",
-        json={
-            "client_id": app.client_id,
-            "patient": "pas-9",
-            "encounter": "enc-1",
-            "user": app.clinician.email,
-            "intent": "summary",
-        },
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert made.status_code == 201, made.get_json()
-    body = made.get_json()
-    assert body["iss"] == app.aud
-    assert body["launch_url"].startswith("https://app.example/launch?iss=")
-    code, _params = code_for(
-        client, app, scope="launch openid fhirUser patient/Observation.rs", launch=body["launch"]
-    )
-    response = redeem(client, app, code)
-    assert response.status_code == 200, response.get_json()
-    tokens = response.get_json()
-    assert (tokens["patient"], tokens["encounter"], tokens["intent"]) == (
-        "pas-9",
-        "enc-1",
-        "summary",
-    )
-    assert tokens["need_patient_banner"] is False
-
-
 def test_the_consent_form_may_redirect_to_the_app_and_nowhere_else(client) -> None:
     from tests.auth.smart import consent, sign_in
 

@@ -22,8 +22,7 @@ from catalog import credentials, releases
 from catalog.models import ClientType
 from marketplace import enablements
 from marketplace.models import ExitStep
-from tests.auth.smart import SmartApp, backend_token, code_for, epj, redeem, smart_app
-from tests.auth.test_token import (
+from tests.auth.checks import (
     STANDALONE,
     basic,
     introspect,
@@ -34,6 +33,7 @@ from tests.auth.test_token import (
     verified,
     with_patients,
 )
+from tests.auth.smart import SmartApp, backend_token, code_for, epj, redeem, smart_app
 from tests.conftest import bearer
 from tests.factories.accounts import MembershipFactory
 from tests.factories.catalog import member_of, reviewer
