@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import defaultload
+from sqlalchemy.orm import defaultload, lazyload
 
 from accounts.models import Role, User
 from catalog import credentials, releases, scopes
@@ -429,8 +429,14 @@ def launch_policy(client_id: str, tenant_slug: str) -> LaunchDecision:
         .where(Enablement.application_id == client.application_id)
         .where(Tenant.organisation.has(slug=tenant_slug))
         .options(
-            defaultload(Enablement.release).options(*credentials.LEAN_RELEASE),
-            defaultload(Enablement.application).lazyload(Application.screenshots),
+            # Read on every token and introspection: the enablement's and its
+            # release's own columns; the app, the tenant and the release's app
+            # load when a caller reads them (often from the identity map).
+            lazyload(Enablement.application),
+            lazyload(Enablement.tenant),
+            defaultload(Enablement.release).options(
+                lazyload(Release.application), *credentials.LEAN_RELEASE[:2]
+            ),
         )
     )
     if enablement is None:
