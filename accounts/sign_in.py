@@ -107,6 +107,17 @@ def _start_session(user: User, now: dt.datetime) -> str:
     return session_id
 
 
+def live_session(login_session_id: int | None) -> LoginSession | None:
+    """The sign-in session with this id, unless it was ended or has expired.
+
+    What outlives a page view but not the sign-in (an app's online_access) asks here.
+    """
+    login = db.session.get(LoginSession, login_session_id) if login_session_id else None
+    if login is None or login.ended_at is not None or login.expires_at <= utcnow():
+        return None
+    return login
+
+
 def resume(session_id: str) -> User | None:
     """The user of a live session, or None when it ended, idled out or expired."""
     now = utcnow()

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from accounts.access import SESSION_KEY, has_role
 from accounts.models import LoginSession, Role, User
-from auth import clients
+from auth import clients, patients
 from auth.grants import Grant, Launcher, grant_scopes
 from auth.models import LaunchContext
 from auth.urls import issuer, tenant_for_base
@@ -224,6 +224,37 @@ def evaluate(front: Front, user: User, authlib_check: object) -> Consent:
         needs_encounter=needs_encounter and "launch/encounter" in granted_names,
         app_name=release.application.name,
     )
+
+
+class ChoiceMissing(Exception):
+    """The user approved without choosing the patient (or encounter) the app needs."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def chosen_context(consent: Consent, patient: str, encounter: str) -> tuple[str | None, str | None]:
+    """The patient and encounter the launch will carry: the journal's, or the user's choice.
+
+    A choice counts only when the directory knows it in this municipality
+    (and the encounter is the chosen patient's).
+    """
+    directory = patients.directory()
+    tenant = consent.front.tenant
+    patient_id = consent.launch.patient if consent.launch else None
+    encounter_id = consent.launch.encounter if consent.launch else None
+    if consent.needs_patient:
+        chosen = directory.get(tenant, patient)
+        if chosen is None:
+            raise ChoiceMissing(_("Choose a patient."))
+        patient_id = chosen.id
+    if consent.needs_encounter and patient_id and directory.encounters(tenant, patient_id):
+        picked = directory.encounter(tenant, encounter)
+        if picked is None or picked.patient_id != patient_id:
+            raise ChoiceMissing(_("Choose an encounter."))
+        encounter_id = picked.id
+    return patient_id, encounter_id
 
 
 def _peek_launch(value: str, front: Front, user: User) -> LaunchContext:

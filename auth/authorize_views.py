@@ -79,21 +79,12 @@ def authorize_endpoint() -> Response:
 
 def _approve(consent: Consent, user: User, grant: Any) -> Response:
     front = consent.front
-    directory = patients.directory()
-    patient_id = consent.launch.patient if consent.launch else None
-    encounter_id = consent.launch.encounter if consent.launch else None
-    if consent.needs_patient:
-        chosen = directory.get(front.tenant, request.form.get("patient", ""))
-        if chosen is None:
-            return _consent_page(consent, problem=_("Choose a patient."), status=422)
-        patient_id = chosen.id
-    if consent.needs_encounter and patient_id:
-        offered = directory.encounters(front.tenant, patient_id)
-        if offered:
-            picked = directory.encounter(front.tenant, request.form.get("encounter", ""))
-            if picked is None or picked.patient_id != patient_id:
-                return _consent_page(consent, problem=_("Choose an encounter."), status=422)
-            encounter_id = picked.id
+    try:
+        patient_id, encounter_id = authorize.chosen_context(
+            consent, request.form.get("patient", ""), request.form.get("encounter", "")
+        )
+    except authorize.ChoiceMissing as missing:
+        return _consent_page(consent, problem=missing.message, status=422)
     context = consent.launch
     if context is not None:
         try:

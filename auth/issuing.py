@@ -20,14 +20,16 @@ from typing import Any
 import jwt
 from sqlalchemy import select, update
 
-from accounts.models import LoginSession, User
+from accounts import sign_in
+from accounts.models import User
 from auth import keys
 from auth.identity import fhir_user
-from auth.models import AccessTokenRecord, RefreshToken, TokenGrant
+from auth.models import AccessTokenRecord, AuthorizationCode, RefreshToken, TokenGrant
+from auth.status import TokenStatus
 from auth.urls import fhir_base, issuer
 from marketplace.models import Tenant
 from torget import tokens
-from torget.db import db, utcnow
+from torget.db import db, spend_once, utcnow
 
 ACCESS_TOKEN_LIFETIME = dt.timedelta(hours=1)
 assert ACCESS_TOKEN_LIFETIME <= keys.ACCESS_TOKEN_MAX_LIFETIME  # noqa: S101 - a retired key outlives its tokens
@@ -185,10 +187,8 @@ def _refresh_expiry(grant: TokenGrant, scope: str, now: dt.datetime) -> dt.datet
     if "offline_access" in scope.split():
         return now + OFFLINE_REFRESH_LIFETIME
     # online_access: no longer than the sign-in session it came from.
-    session = (
-        db.session.get(LoginSession, grant.login_session_id) if grant.login_session_id else None
-    )
-    if session is None or session.ended_at is not None:
+    session = sign_in.live_session(grant.login_session_id)
+    if session is None:
         return now
     return min(session.expires_at, now + OFFLINE_REFRESH_LIFETIME)
 
@@ -230,28 +230,18 @@ def spend_refresh_token(
     one finds it unused. The loser, or any later use, is a reuse.
     """
     now = now or utcnow()
-    digest = tokens.digest(value or "")
     live_grants = select(TokenGrant.id).where(
         TokenGrant.client_id == client_id, TokenGrant.revoked_at.is_(None)
     )
-    spent = db.session.execute(
-        update(RefreshToken)
-        .where(
-            RefreshToken.token_hash == digest,
-            RefreshToken.used_at.is_(None),
-            RefreshToken.revoked_at.is_(None),
-            RefreshToken.expires_at > now,
-            RefreshToken.grant_id.in_(live_grants),
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
+    spent, token = spend_once(
+        RefreshToken.token_hash,
+        tokens.digest(value or ""),
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > now,
+        RefreshToken.grant_id.in_(live_grants),
+        now=now,
     )
-    token = db.session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.token_hash == digest)
-        .execution_options(populate_existing=True)
-    )
-    if spent.rowcount == 1 and token is not None:
+    if spent:
         return token
     if token is not None and token.used_at is not None:
         grant = db.session.get(TokenGrant, token.grant_id)
@@ -279,3 +269,32 @@ def revoke_grant(grant_id: int, reason: str, now: dt.datetime | None = None) -> 
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+def revoke_token(found: TokenStatus, now: dt.datetime | None = None) -> None:
+    """RFC 7009: a refresh token takes its whole grant with it; an access token only itself."""
+    assert found.grant is not None  # noqa: S101 - an active token has its grant
+    if found.kind == "refresh_token":
+        revoke_grant(found.grant.id, "revoked by client", now)
+        return
+    db.session.execute(
+        update(AccessTokenRecord)
+        .where(AccessTokenRecord.jti_hash == tokens.digest(found.claims["jti"]))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def tenant_of_credential(grant_type: str, value: str | None) -> Tenant | None:
+    """The municipality the code or refresh token `value` was granted in, if it is one of ours."""
+    if not value:
+        return None
+    if grant_type == "authorization_code":
+        key = AuthorizationCode.code_hash
+    elif grant_type == "refresh_token":
+        key = RefreshToken.token_hash
+    else:
+        return None
+    grant_id = db.session.scalar(select(key.class_.grant_id).where(key == tokens.digest(value)))
+    grant = db.session.get(TokenGrant, grant_id) if grant_id else None
+    return db.session.get(Tenant, grant.tenant_id) if grant else None

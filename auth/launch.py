@@ -14,18 +14,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from accounts.models import User
+from accounts.access import has_role
+from accounts.models import Role, User
 from auth.models import LaunchContext
 from catalog.fhir_types import RESOURCE_TYPES
 from catalog.models import LaunchMode, Release
 from marketplace import enablements
 from marketplace.models import Tenant
 from torget import tokens
-from torget.db import db, utcnow
+from torget.db import db, spend_once, utcnow
 from torget.errors import Conflict, FieldErrors, Forbidden, Invalid
 
 LIFETIME = dt.timedelta(minutes=5)
@@ -61,6 +63,30 @@ def _check_reference(item: object, errors: FieldErrors, index: int) -> dict[str,
         errors.add(field, _("A role is a short code."))
         return None
     return {"reference": reference, **({"role": role} if role else {})}
+
+
+def clinician_for(tenant: Tenant, *, email: str | None, hpr: str | None) -> User | None:
+    """The clinician a journal names (by e-mail or HPR number), who must work in `tenant`.
+
+    None when the journal names nobody; `Invalid` when nobody of `tenant` has that identity.
+    """
+    if email is None and hpr is None:
+        return None
+    found = db.session.scalar(
+        select(User).where(User.email == email if email else User.hpr_number == hpr)
+    )
+    if found is None or not found.is_active or not has_role(found, [Role.CLINICIAN], tenant.slug):
+        raise Invalid(_("No clinician of this municipality has that identity."), field="user")
+    return found
+
+
+def launch_url(issued: IssuedLaunch, iss: str) -> str | None:
+    """The app's launch URL with `iss` and `launch`, for the journal to open."""
+    release = release_for(issued.context)
+    if release is None or not release.launch_url:
+        return None
+    separator = "&" if "?" in release.launch_url else "?"
+    return f"{release.launch_url}{separator}{urlencode({'iss': iss, 'launch': issued.launch})}"
 
 
 def create(
@@ -124,27 +150,19 @@ def spend(launch: str, *, client_id: str, now: dt.datetime | None = None) -> Lau
     value (two tabs, two nodes), exactly one finds it unused.
     """
     now = now or utcnow()
-    spent = db.session.execute(
-        update(LaunchContext)
-        .where(
-            LaunchContext.launch_hash == tokens.digest(launch or ""),
-            LaunchContext.client_id == client_id,
-            LaunchContext.used_at.is_(None),
-            LaunchContext.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
+    spent, context = spend_once(
+        LaunchContext.launch_hash,
+        tokens.digest(launch or ""),
+        LaunchContext.client_id == client_id,
+        LaunchContext.expires_at > now,
+        now=now,
     )
-    if spent.rowcount != 1:
+    if not spent:
         raise Invalid(
             _("The launch is not valid: it may be used, expired, or meant for another app."),
             field="launch",
         )
-    return db.session.scalar(
-        select(LaunchContext)
-        .where(LaunchContext.launch_hash == tokens.digest(launch))
-        .execution_options(populate_existing=True)
-    )
+    return context
 
 
 def release_for(context: LaunchContext) -> Release | None:

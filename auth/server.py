@@ -36,9 +36,10 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, g
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from accounts.models import LoginSession, User
+from accounts import sign_in
+from accounts.models import User
 from auth import clients, issuing, status
 from auth.grants import Launcher, grant_scopes
 from auth.models import AuthorizationCode, RefreshToken, TokenGrant
@@ -48,7 +49,7 @@ from catalog.models import ClientSecret, ClientType
 from marketplace import enablements
 from marketplace.models import Enablement, Tenant
 from torget import tokens
-from torget.db import db, utcnow
+from torget.db import db, spend_once, utcnow
 from torget.errors import Invalid
 
 CODE_LIFETIME = dt.timedelta(seconds=60)
@@ -174,24 +175,14 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: Any) -> _Code | None:
         now = utcnow()
-        digest = tokens.digest(code)
-        spent = db.session.execute(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == digest,
-                AuthorizationCode.client_id == client.get_client_id(),
-                AuthorizationCode.used_at.is_(None),
-                AuthorizationCode.expires_at > now,
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
+        spent, row = spend_once(
+            AuthorizationCode.code_hash,
+            tokens.digest(code),
+            AuthorizationCode.client_id == client.get_client_id(),
+            AuthorizationCode.expires_at > now,
+            now=now,
         )
-        row = db.session.scalar(
-            select(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == digest)
-            .execution_options(populate_existing=True)
-        )
-        if spent.rowcount == 1 and row is not None:
+        if spent:
             grant = row.grant
             if grant.revoked_at is not None:
                 return None
@@ -222,14 +213,6 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             refresh=issuing.wants_refresh(grant.scope),
             smart_style_url=smart_style_url(),
         ).response
-
-
-def _session_live(grant: TokenGrant) -> bool:
-    """Whether the sign-in an online_access grant came from is still going."""
-    session = (
-        db.session.get(LoginSession, grant.login_session_id) if grant.login_session_id else None
-    )
-    return session is not None and session.ended_at is None and session.expires_at > utcnow()
 
 
 def _check_still_allowed(grant: TokenGrant) -> enablements.LaunchDecision:
@@ -283,7 +266,10 @@ class RefreshGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError(
                 description="The client secret this grant was issued on is revoked."
             )
-        if "offline_access" not in token.scope.split() and not _session_live(grant):
+        if (
+            "offline_access" not in token.scope.split()
+            and sign_in.live_session(grant.login_session_id) is None
+        ):
             raise InvalidGrantError(description="online_access ended with the user's session.")
         return _Refresh(token, grant)
 

@@ -13,59 +13,36 @@ from typing import Any
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import force_locale
-from sqlalchemy import select
 
 from accounts import api_tokens
 from accounts.access import csrf_exempt, has_role
 from accounts.models import Role, User
 from auth import audit, clients, issuing, keys, status
 from auth.identity import fhir_user
-from auth.models import AccessTokenRecord, AuthorizationCode, RefreshToken, TokenGrant
+from auth.responses import NO_STORE, cors, no_store_json, oauth_error, preflight
 from auth.server import ReplayRevokes
 from auth.urls import fhir_base
 from marketplace import usage
 from marketplace.models import Tenant
-from torget import ratelimit, tokens
+from torget import ratelimit
 from torget.access import public
 from torget.db import db, utcnow
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth", template_folder="templates")
 
-# RFC 6749 §5.1: token responses must not be cached.
-_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-
-def _cors(response: Response) -> Response:
-    # Browser apps on other origins call these (SMART 2.2 asks for CORS). No
-    # credentials: nothing here reads the browser's cookies.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    return response
+@bp.before_request
+def _answer_preflight() -> Response | None:
+    """A browser's CORS preflight is answered before any view runs."""
+    return preflight() if request.method == "OPTIONS" else None
 
 
 @bp.after_request
 def _cors_on_every_answer(response: Response) -> Response:
     """Browser apps must be able to read every answer, refusals (a 429) included."""
     if request.endpoint != "oauth.authorize_endpoint":
-        _cors(response)
+        cors(response)
     return response
-
-
-def _oauth_error(error: str, description: str, status_code: int = 400, **headers: str) -> Response:
-    body = {"error": error}
-    if description:
-        body["error_description"] = description
-    response = jsonify(body)
-    response.status_code = status_code
-    response.headers.update({**_NO_STORE, **headers})
-    return _cors(response)
-
-
-def _preflight() -> Response:
-    response = Response(status=204)
-    response.headers["Access-Control-Max-Age"] = "600"
-    return _cors(response)
 
 
 @bp.get("/jwks")
@@ -77,7 +54,7 @@ def jwks() -> Response:
     # Short: a rotation must reach verifiers well within a token's lifetime.
     response.cache_control.public = True
     response.cache_control.max_age = 300
-    return _cors(response)
+    return response
 
 
 def _repeated_parameter() -> str | None:
@@ -95,31 +72,31 @@ def client_id_of_request() -> str | None:
     return named[:64] if named else None
 
 
-@bp.route("/token", methods=["POST", "OPTIONS"])
+@bp.route("/token", methods=["POST"])
 @public
 @csrf_exempt  # apps post here from their own origin; it reads no cookie
 @ratelimit.rate_limit(
     "token", methods=["POST"], ip=ratelimit.client_ip, client=client_id_of_request
 )
 def token() -> Response:
-    if request.method == "OPTIONS":
-        return _preflight()
     grant_type = request.form.get("grant_type", "")
     repeated = _repeated_parameter()
     if repeated:
         audit.refused(
             "token", "invalid_request", grant_type=grant_type, detail=f"repeated {repeated}"
         )
-        return _oauth_error(
-            "invalid_request", f"The parameter {repeated} was given more than once."
-        )
+        return oauth_error("invalid_request", f"The parameter {repeated} was given more than once.")
     if grant_type not in {"authorization_code", "refresh_token", "client_credentials"}:
         audit.refused("token", "unsupported_grant_type", grant_type=grant_type)
-        return _oauth_error(
+        return oauth_error(
             "unsupported_grant_type",
             "Torget issues tokens for authorization_code, refresh_token and client_credentials.",
         )
-    _use_tenant_of_credential(grant_type)
+    # Load the client as the municipality of the code or refresh token knows it.
+    field = "code" if grant_type == "authorization_code" else "refresh_token"
+    tenant = issuing.tenant_of_credential(grant_type, request.form.get(field))
+    if tenant is not None:
+        clients.use_tenant(tenant)
     server = current_app.extensions["torget_oauth"]
     try:
         # Error descriptions are for the app's developers, in printable ASCII
@@ -135,29 +112,8 @@ def token() -> Response:
         _record_token(issued, grant_type)
     response = jsonify(body)
     response.status_code = status_code
-    response.headers.update(_NO_STORE)
-    return _cors(response)
-
-
-def _use_tenant_of_credential(grant_type: str) -> None:
-    """Load the client as the municipality of the code or refresh token knows it."""
-    if grant_type == "authorization_code":
-        code = request.form.get("code")
-        grant_id = code and db.session.scalar(
-            select(AuthorizationCode.grant_id).where(
-                AuthorizationCode.code_hash == tokens.digest(code)
-            )
-        )
-    elif grant_type == "refresh_token":
-        refresh = request.form.get("refresh_token")
-        grant_id = refresh and db.session.scalar(
-            select(RefreshToken.grant_id).where(RefreshToken.token_hash == tokens.digest(refresh))
-        )
-    else:
-        return
-    grant = db.session.get(TokenGrant, grant_id) if grant_id else None
-    if grant is not None:
-        clients.use_tenant(db.session.get(Tenant, grant.tenant_id))
+    response.headers.update(NO_STORE)
+    return response
 
 
 def _refused_token(error: OAuth2Error, grant_type: str) -> Response:
@@ -175,7 +131,7 @@ def _refused_token(error: OAuth2Error, grant_type: str) -> Response:
         issuing.revoke_grant(error.grant_id, "replay")
     headers = dict(error.get_headers())
     headers.pop("Content-Type", None)
-    return _oauth_error(
+    return oauth_error(
         error.error, error.get_error_description() or "", error.status_code, **headers
     )
 
@@ -221,17 +177,15 @@ def _caller() -> tuple[str | None, bool]:
     return client.client_id, False
 
 
-@bp.route("/introspect", methods=["POST", "OPTIONS"])
+@bp.route("/introspect", methods=["POST"])
 @public
 @csrf_exempt
 @ratelimit.rate_limit("introspect", methods=["POST"], ip=ratelimit.client_ip)
 def introspect() -> Response:
-    if request.method == "OPTIONS":
-        return _preflight()
     client_id, resource_server = _caller()
     if client_id is None and not resource_server:
         audit.refused("introspect", "invalid_client")
-        return _oauth_error(
+        return oauth_error(
             "invalid_client",
             "Authenticate as a client or a resource server.",
             401,
@@ -239,8 +193,8 @@ def introspect() -> Response:
         )
     found = status.status(request.form.get("token", ""), request.form.get("token_type_hint"))
     if not found.active or (client_id is not None and found.claims.get("client_id") != client_id):
-        return _json_no_store({"active": False})
-    return _json_no_store(_introspection(found))
+        return no_store_json({"active": False})
+    return no_store_json(_introspection(found))
 
 
 def _introspection(found: status.TokenStatus) -> dict[str, Any]:
@@ -278,25 +232,17 @@ def _introspection(found: status.TokenStatus) -> dict[str, Any]:
     return body
 
 
-def _json_no_store(body: dict[str, Any]) -> Response:
-    response = jsonify(body)
-    response.headers.update(_NO_STORE)
-    return _cors(response)
-
-
-@bp.route("/revoke", methods=["POST", "OPTIONS"])
+@bp.route("/revoke", methods=["POST"])
 @public
 @csrf_exempt
 @ratelimit.rate_limit(
     "token", methods=["POST"], ip=ratelimit.client_ip, client=client_id_of_request
 )
 def revoke() -> Response:
-    if request.method == "OPTIONS":
-        return _preflight()
     client_id, _resource_server = _caller()
     if client_id is None:
         audit.refused("revoke", "invalid_client")
-        return _oauth_error(
+        return oauth_error(
             "invalid_client",
             "Client authentication failed.",
             401,
@@ -310,27 +256,18 @@ def revoke() -> Response:
         and found.grant is not None
         and hmac.compare_digest(found.grant.client_id, client_id)
     ):
-        if found.kind == "refresh_token":
-            issuing.revoke_grant(found.grant.id, "revoked by client")
-        else:
-            db.session.execute(
-                db.update(AccessTokenRecord)
-                .where(AccessTokenRecord.jti_hash == tokens.digest(found.claims["jti"]))
-                .values(revoked_at=utcnow())
-            )
+        issuing.revoke_token(found)
         audit.record("revoke", "revoked", client_id=client_id, tenant_id=found.grant.tenant_id)
-    return _json_no_store({})
+    return no_store_json({})
 
 
 # --- UserInfo ---------------------------------------------------------------------------------
 
 
-@bp.route("/userinfo", methods=["GET", "POST", "OPTIONS"])
+@bp.route("/userinfo", methods=["GET", "POST"])
 @public
 @csrf_exempt
 def userinfo() -> Response:
-    if request.method == "OPTIONS":
-        return _preflight()
     found = status.of_bearer(request.headers.get("Authorization"))
     scopes = found.claims.get("scope", "").split() if found.active else []
     if (
@@ -339,7 +276,7 @@ def userinfo() -> Response:
         or found.grant is None
         or found.grant.user_id is None
     ):
-        response = _oauth_error("invalid_token", "A live access token with openid is needed.", 401)
+        response = oauth_error("invalid_token", "A live access token with openid is needed.", 401)
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
     user = db.session.get(User, found.grant.user_id)
@@ -349,4 +286,4 @@ def userinfo() -> Response:
         body["fhirUser"] = fhir_user(user, found.claims["aud"])
     if "profile" in scopes:
         body["name"] = user.display_name
-    return _json_no_store(body)
+    return no_store_json(body)

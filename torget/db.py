@@ -16,9 +16,9 @@ from typing import Any
 from flask import Flask, Response, g
 from flask_babel import gettext as _
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, Enum, MetaData, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, event, select, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
@@ -147,6 +147,30 @@ def _commit(response: Response) -> Response:
         db.session.rollback()
         return render_error(_as_domain_error(exc))
     return response
+
+
+def spend_once(
+    key: InstrumentedAttribute[str], value: str, *conditions: Any, now: dt.datetime
+) -> tuple[bool, Any]:
+    """Mark the row whose `key` is `value` used now, if it is unused and `conditions` hold.
+
+    For single-use credentials (launch contexts, codes, refresh tokens): one
+    conditional UPDATE of `used_at` decides, so of two requests racing on two
+    nodes exactly one wins. Returns whether this call spent it, and the row
+    as it stands now (None when there is none), for the caller to tell a
+    replay from an unknown value.
+    """
+    model = key.class_
+    spent = db.session.execute(
+        update(model)
+        .where(key == value, model.used_at.is_(None), *conditions)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    row = db.session.scalar(
+        select(model).where(key == value).execution_options(populate_existing=True)
+    )
+    return spent.rowcount == 1 and row is not None, row
 
 
 def add_unique(instance: Any, conflict_detail: str) -> None:
