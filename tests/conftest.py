@@ -197,6 +197,27 @@ class BoundSession(FlaskSession):
         return self.bind  # type: ignore[return-value]
 
 
+@pytest.fixture(scope="module")
+def migrated_database_url(
+    fresh_database: FreshDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated database of the module's own, for apps a test makes with other settings."""
+    url = fresh_database.new()
+    app = make_app(url, tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["database", "redis"])
+def rate_limit_storage(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Config overrides for each place the rate limits count in."""
+    if request.param == "redis":
+        return {"redis_url": request.getfixturevalue("redis_url")}
+    return {}
+
+
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[None]:
     """Each test in an outer transaction, rolled back after it (warehouse's recipe).

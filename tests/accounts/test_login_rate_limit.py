@@ -14,10 +14,9 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy import delete
 
-from tests.conftest import FreshDatabase, csrf_token, login, make_app
+from tests.conftest import csrf_token, login, make_app
 from tests.factories.accounts import PASSWORD, UserFactory
 from torget.config import DEFAULT_RATE_LIMITS
 from torget.db import db
@@ -28,31 +27,16 @@ T = 6_048_000.0
 THREE_A_MINUTE = {**DEFAULT_RATE_LIMITS, "login": (3, 60)}
 
 
-@pytest.fixture(scope="module")
-def database_url(fresh_database: FreshDatabase, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = fresh_database.new()
-    app = make_app(url, tmp_path_factory.mktemp("instance"))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    return url
-
-
-@pytest.fixture(params=["database", "redis"])
-def storage(request: pytest.FixtureRequest) -> dict[str, str]:
-    if request.param == "redis":
-        return {"redis_url": request.getfixturevalue("redis_url")}
-    return {}
-
-
 @pytest.fixture
-def limited_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+def limited_app(migrated_database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Apps on the module's database, their clock stopped 20 s into a window."""
     apps: list[Flask] = []
 
     def build(**overrides: object) -> Flask:
         # On, unless a test says otherwise, whatever the shared test apps use.
-        app = make_app(database_url, tmp_path, **{"rate_limits": DEFAULT_RATE_LIMITS, **overrides})
+        app = make_app(
+            migrated_database_url, tmp_path, **{"rate_limits": DEFAULT_RATE_LIMITS, **overrides}
+        )
         set_time(app, T + 20)
         apps.append(app)
         return app
@@ -108,8 +92,8 @@ def assert_refused(response: object, seconds: int) -> None:
     assert f"Too many requests. Wait {seconds} seconds and try again." in page
 
 
-def test_sign_in_works_under_the_limit_signed_in_or_not(limited_app, storage):
-    app = limited_app(rate_limits=THREE_A_MINUTE, **storage)
+def test_sign_in_works_under_the_limit_signed_in_or_not(limited_app, rate_limit_storage):
+    app = limited_app(rate_limits=THREE_A_MINUTE, **rate_limit_storage)
     email = new_user(app)
     client = english_client(app)
     assert login(client, email, PASSWORD).status_code == 303
@@ -119,8 +103,8 @@ def test_sign_in_works_under_the_limit_signed_in_or_not(limited_app, storage):
     assert client.get("/account").status_code == 200
 
 
-def test_sign_in_is_limited_per_ip_over_many_addresses(limited_app, storage):
-    app = limited_app(rate_limits=THREE_A_MINUTE, **storage)
+def test_sign_in_is_limited_per_ip_over_many_addresses(limited_app, rate_limit_storage):
+    app = limited_app(rate_limits=THREE_A_MINUTE, **rate_limit_storage)
     email = new_user(app)
     client = english_client(app)
     for n in range(3):
@@ -130,8 +114,8 @@ def test_sign_in_is_limited_per_ip_over_many_addresses(limited_app, storage):
     assert from_ip(client, "10.0.0.2", email, PASSWORD).status_code == 303
 
 
-def test_sign_in_is_limited_per_email_over_many_ips(limited_app, storage):
-    app = limited_app(rate_limits=THREE_A_MINUTE, **storage)
+def test_sign_in_is_limited_per_email_over_many_ips(limited_app, rate_limit_storage):
+    app = limited_app(rate_limits=THREE_A_MINUTE, **rate_limit_storage)
     email = new_user(app)
     client = english_client(app)
     for n in range(3):
@@ -141,8 +125,8 @@ def test_sign_in_is_limited_per_email_over_many_ips(limited_app, storage):
     assert from_ip(client, "10.0.1.9", new_user(app), PASSWORD).status_code == 303
 
 
-def test_refused_and_failed_requests_are_counted(limited_app, storage):
-    app = limited_app(rate_limits=THREE_A_MINUTE, **storage)
+def test_refused_and_failed_requests_are_counted(limited_app, rate_limit_storage):
+    app = limited_app(rate_limits=THREE_A_MINUTE, **rate_limit_storage)
     email = new_user(app)
     client = english_client(app)
     # No CSRF token: refused with 400, and the request writes nothing.
@@ -153,8 +137,8 @@ def test_refused_and_failed_requests_are_counted(limited_app, storage):
     assert_refused(login(client, email, PASSWORD), seconds=40)
 
 
-def test_the_next_window_lets_sign_in_again(limited_app, storage):
-    app = limited_app(rate_limits=THREE_A_MINUTE, **storage)
+def test_the_next_window_lets_sign_in_again(limited_app, rate_limit_storage):
+    app = limited_app(rate_limits=THREE_A_MINUTE, **rate_limit_storage)
     email = new_user(app)
     client = english_client(app)
     for _ in range(3):

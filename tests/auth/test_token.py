@@ -20,7 +20,6 @@ import jwt
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
-from flask_migrate import upgrade
 
 from auth import keys
 from auth.models import AuthEvent, AuthorizationCode
@@ -60,7 +59,7 @@ from tests.auth.smart import (
     sign_in,
     smart_app,
 )
-from tests.conftest import FreshDatabase, csrf_token, make_app
+from tests.conftest import csrf_token, make_app
 from tests.factories.accounts import PASSWORD
 from tests.factories.catalog import member_of
 from tests.factories.marketplace import TenantFactory, admin_of
@@ -739,15 +738,13 @@ def test_offline_access_outlives_the_sign_in(client) -> None:
 # --- rate limit ------------------------------------------------------------------------------
 
 
-def test_the_token_endpoint_is_rate_limited(fresh_database: FreshDatabase, tmp_path: Path) -> None:
+def test_the_token_endpoint_is_rate_limited(migrated_database_url: str, tmp_path: Path) -> None:
     """Its own app and database: a count commits on a connection of its own."""
     limited = make_app(
-        fresh_database.new(),
+        migrated_database_url,
         tmp_path,
         rate_limits={**DEFAULT_RATE_LIMITS, "token": (2, 60)},
     )
-    with limited.app_context():
-        upgrade()
     # A stopped clock at a whole minute: the three requests share one window.
     limited.extensions["torget.ratelimit"].clock = lambda: 6_048_000.0
     try:

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 import redis
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import delete, select
 
-from tests.conftest import FreshDatabase, make_app
+from tests.conftest import make_app
 from torget import tokens
 from torget.access import public
 from torget.config import DEFAULT_RATE_LIMITS
@@ -49,35 +48,19 @@ class StoppedClock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def database_url(fresh_database: FreshDatabase, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = fresh_database.new()
-    app = make_app(url, tmp_path_factory.mktemp("instance"))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    return url
-
-
-@pytest.fixture(params=["database", "redis"])
-def storage(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Config overrides for each storage of the counts."""
-    if request.param == "redis":
-        return {"redis_url": request.getfixturevalue("redis_url")}
-    return {}
-
-
 AppMaker = Callable[..., Flask]
 
 
 @pytest.fixture
-def limited_app(database_url: str, tmp_path: Path) -> Iterator[AppMaker]:
+def limited_app(migrated_database_url: str, tmp_path: Path) -> Iterator[AppMaker]:
     """Builds apps on the module's database with a stopped clock at T; forgets their counts."""
     apps: list[Flask] = []
 
     def build(**overrides: object) -> Flask:
         # On, unless a test says otherwise, whatever the shared test apps use.
-        app = make_app(database_url, tmp_path, **{"rate_limits": DEFAULT_RATE_LIMITS, **overrides})
+        app = make_app(
+            migrated_database_url, tmp_path, **{"rate_limits": DEFAULT_RATE_LIMITS, **overrides}
+        )
         limiter(app).clock = StoppedClock(T)
         apps.append(app)
         return app
@@ -117,8 +100,8 @@ def stored_counts(app: Flask) -> dict[str, int]:
     return {f"{row.key}:{row.window_start}": row.count for row in rows}
 
 
-def test_counts_up_to_the_limit_then_refuses_with_the_seconds_left(limited_app, storage):
-    app = limited_app(**storage)
+def test_counts_up_to_the_limit_then_refuses_with_the_seconds_left(limited_app, rate_limit_storage):
+    app = limited_app(**rate_limit_storage)
     set_time(app, T + 15.5)
     three_a_minute = Rule("token", limit=3, per=60)
     with app.app_context():
@@ -131,8 +114,8 @@ def test_counts_up_to_the_limit_then_refuses_with_the_seconds_left(limited_app, 
     assert refused.value.headers == {"Retry-After": "45"}
 
 
-def test_a_new_window_starts_a_new_count(limited_app, storage):
-    app = limited_app(**storage)
+def test_a_new_window_starts_a_new_count(limited_app, rate_limit_storage):
+    app = limited_app(**rate_limit_storage)
     one_a_minute = Rule("login", limit=1, per=60)
     with app.app_context():
         check(one_a_minute, "ip:10.0.0.1")
@@ -147,8 +130,8 @@ def test_a_new_window_starts_a_new_count(limited_app, storage):
         assert refused.value.retry_after == 60
 
 
-def test_keys_and_rules_count_apart(limited_app, storage):
-    app = limited_app(**storage)
+def test_keys_and_rules_count_apart(limited_app, rate_limit_storage):
+    app = limited_app(**rate_limit_storage)
     with app.app_context():
         check(Rule("login", limit=1, per=60), "ip:10.0.0.1")
         with pytest.raises(RateLimited):
@@ -157,8 +140,8 @@ def test_keys_and_rules_count_apart(limited_app, storage):
         check(Rule("token", limit=1, per=60), "ip:10.0.0.1")
 
 
-def test_refused_requests_are_counted(limited_app, storage):
-    app = limited_app(**storage)
+def test_refused_requests_are_counted(limited_app, rate_limit_storage):
+    app = limited_app(**rate_limit_storage)
     two = Rule("token", limit=2, per=60)
     with app.app_context():
         check(two, "client-a")
@@ -170,8 +153,8 @@ def test_refused_requests_are_counted(limited_app, storage):
     assert stored_counts(app) == {key: 5}
 
 
-def test_only_a_hash_of_the_key_is_stored(limited_app, storage):
-    app = limited_app(**storage)
+def test_only_a_hash_of_the_key_is_stored(limited_app, rate_limit_storage):
+    app = limited_app(**rate_limit_storage)
     with app.app_context():
         check(rule("login"), "email:kari.nordmann@bergen.kommune.no")
     (stored,) = stored_counts(app)
@@ -179,8 +162,8 @@ def test_only_a_hash_of_the_key_is_stored(limited_app, storage):
     assert tokens.digest("email:kari.nordmann@bergen.kommune.no") in stored
 
 
-def test_concurrent_requests_are_each_counted_once(limited_app, storage):
-    app = limited_app(**storage)
+def test_concurrent_requests_are_each_counted_once(limited_app, rate_limit_storage):
+    app = limited_app(**rate_limit_storage)
     ten = Rule("token", limit=10, per=60)
     allowed: list[bool] = []
 
@@ -212,10 +195,12 @@ def test_redis_windows_expire_with_their_window(limited_app, redis_url):
     assert 0 < client.ttl(key) <= 60
 
 
-def test_an_unreachable_redis_lets_requests_through_and_says_so(database_url, tmp_path, caplog):
+def test_an_unreachable_redis_lets_requests_through_and_says_so(
+    migrated_database_url, tmp_path, caplog
+):
     # Not `limited_app`: there is no Redis to clean up after.
     app = make_app(
-        database_url,
+        migrated_database_url,
         tmp_path,
         rate_limits=DEFAULT_RATE_LIMITS,
         redis_url="redis://127.0.0.1:1/0",
@@ -246,8 +231,8 @@ def test_rule_reads_the_configured_limits(limited_app):
             rule("no-such-limit")
 
 
-def test_off_counts_nothing(limited_app, storage):
-    app = limited_app(rate_limits=None, **storage)
+def test_off_counts_nothing(limited_app, rate_limit_storage):
+    app = limited_app(rate_limits=None, **rate_limit_storage)
     with app.app_context():
         for _ in range(5):
             check(Rule("token", limit=1, per=60), "client-a")
