@@ -22,14 +22,13 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 from joserfc.jws import CompactSignature, JWSRegistry
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from auth.models import UsedAssertion
 from catalog import credentials
 from catalog.keys import JwksFetcher, JwksUnavailable
 from catalog.models import Client, Release
 from torget import tokens
-from torget.db import db, utcnow
+from torget.db import db, insert_once, utcnow
 from torget.errors import Invalid, NotFound
 
 MAX_ASSERTION_LENGTH = 8 * 1024
@@ -70,8 +69,8 @@ class _Registry(JWSRegistry):
 
 def verify_client_assertion(
     assertion: str, *, client_id: str | None, token_endpoint: str, now: dt.datetime | None = None
-) -> Client:
-    """The client that signed `assertion`, after its `jti` has been spent.
+) -> tuple[Client, Release]:
+    """The client that signed `assertion` and the release it runs, after the `jti` was spent.
 
     Raises `AssertionRefused` and writes nothing when anything is wrong;
     a replayed assertion is refused without a second row.
@@ -100,7 +99,7 @@ def verify_client_assertion(
     if not valid:
         raise AssertionRefused(_("The assertion's signature does not verify."))
     _spend(client, jti=jti, expires_at=expires_at, now=now)
-    return client
+    return client, release
 
 
 def _parse(assertion: str) -> CompactSignature:
@@ -273,18 +272,15 @@ def _spend(client: Client, *, jti: str, expires_at: dt.datetime, now: dt.datetim
     """Record the jti; a second use of it by the same client is a replay.
 
     The unique constraint decides, so two nodes racing with one assertion
-    cannot both accept it. The savepoint keeps the failed insert from
-    spoiling the request's transaction.
+    cannot both accept it.
     """
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                UsedAssertion(
-                    client_id=client.client_id, jti_hash=tokens.digest(jti), expires_at=expires_at
-                )
-            )
-    except IntegrityError:
-        raise AssertionRefused(_("This assertion was used before: it is a replay.")) from None
+    if not insert_once(
+        UsedAssertion,
+        client_id=client.client_id,
+        jti_hash=tokens.digest(jti),
+        expires_at=expires_at,
+    ):
+        raise AssertionRefused(_("This assertion was used before: it is a replay."))
     global _last_purge
     if _last_purge is not None and abs(now - _last_purge) < _PURGE_EVERY:
         return  # purged a moment ago: a statement less on the token endpoint's hot path

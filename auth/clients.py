@@ -94,10 +94,13 @@ def use_tenant(tenant: Tenant | None) -> None:
     g.pop("oauth_clients", None)
 
 
-def load(client_id: str | None, *, known: Client | None = None) -> OAuthClient | None:
+def load(
+    client_id: str | None, *, known: Client | None = None, runs: Release | None = None
+) -> OAuthClient | None:
     """The client and the release it runs (in this request's tenant, when known).
 
-    `known`: the catalog client of `client_id`, when the caller has loaded it already.
+    `known`: the catalog client of `client_id`, when the caller has loaded it
+    already; `runs`: its current release, likewise (used when no tenant is known).
     """
     if not client_id or len(client_id) > 64:
         return None
@@ -114,7 +117,7 @@ def load(client_id: str | None, *, known: Client | None = None) -> OAuthClient |
         tenant = g.get("oauth_tenant")
         if tenant is not None:
             release = enablements.launch_policy(client_id, tenant.slug).release
-        release = release or credentials.current_release(client)
+        release = release or runs or credentials.current_release(client)
     found = OAuthClient(client, release) if client is not None and release is not None else None
     cache[client_id] = found
     return found
@@ -165,14 +168,13 @@ def authenticate_private_key_jwt(query_client: object, request: object) -> OAuth
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise InvalidClientError(description=f"client_assertion_type must be {ASSERTION_TYPE}.")
     try:
-        client = assertions.verify_client_assertion(
+        client, release = assertions.verify_client_assertion(
             assertion, client_id=form.get("client_id") or None, token_endpoint=endpoint("token")
         )
     except assertions.AssertionRefused as refused:
         raise InvalidClientError(description=error_description(str(refused))) from None
-    # The assertion's check loaded the client: selecting it again would load its
-    # application, screenshots and secrets again (three queries per token).
-    found = load(client.client_id, known=client)
+    # The assertion's check loaded the client and its release: no need to select them again.
+    found = load(client.client_id, known=client, runs=release)
     if found is None:
         raise InvalidClientError(description="The client has no release to run.")
     return found

@@ -115,8 +115,7 @@ def issue(
     (RFC 6749 §6: it keeps the scope of the refresh token it replaces).
     """
     now = now or utcnow()
-    tenant = db.session.get(Tenant, grant.tenant_id)
-    assert tenant is not None  # noqa: S101 - a grant's tenant is a foreign key
+    tenant = grant.tenant
     base = fhir_base(tenant.slug)
     user = db.session.get(User, grant.user_id) if grant.user_id else None
     expires = now + ACCESS_TOKEN_LIFETIME

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.models import Tenant
 from torget.db import UTCDateTime, db, utcnow
 
 
@@ -84,6 +85,8 @@ class TokenGrant(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    # Held by the grant, so issuing and counting its token read it without a query.
+    tenant: Mapped[Tenant] = relationship()
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     enablement_id: Mapped[int | None] = mapped_column(
         ForeignKey("enablement.id", ondelete="CASCADE")

@@ -144,7 +144,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         now = utcnow()
         grant = TokenGrant(
             client_id=request.client.get_client_id(),
-            tenant_id=pending.tenant.id,
+            tenant=pending.tenant,
             user_id=pending.user.id,
             enablement_id=pending.enablement.id if pending.enablement else None,
             launcher=pending.launcher.value,
@@ -357,7 +357,7 @@ class BackendGrant(grants.ClientCredentialsGrant):
             )
         grant = TokenGrant(
             client_id=client.get_client_id(),
-            tenant_id=tenant.id,
+            tenant=tenant,
             user_id=None,
             enablement_id=decision.enablement.id if decision.enablement else None,
             launcher=Launcher.SYSTEM.value,

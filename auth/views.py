@@ -137,11 +137,9 @@ def _refused_token(error: OAuth2Error, grant_type: str) -> Response:
 
 
 def _record_token(grant: Any, grant_type: str) -> None:
-    tenant = db.session.get(Tenant, grant.tenant_id)
     client = clients.load(grant.client_id)
-    now = utcnow()
-    if tenant is not None and client is not None:
-        usage.record_token(tenant, client.client.application, now)
+    if client is not None:
+        usage.record_token(grant.tenant, client.client.application, utcnow())
     audit.record(
         "token",
         "issued",

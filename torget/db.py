@@ -17,6 +17,7 @@ from flask import Flask, Response, g
 from flask_babel import gettext as _
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, Enum, MetaData, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.orm.exc import StaleDataError
@@ -92,6 +93,10 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     # WAL: a reader (the CLI, a backup) never waits for a writer.
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL still survives a crash of the process; only a power
+    # loss may undo the last commits. FULL syncs at every commit, which
+    # doubled the cost of a token (bench/token.py).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     # The pysqlite savepoint recipe (SQLAlchemy's SQLite dialect docs): stop the
     # driver's own implicit BEGIN so SAVEPOINT and transactional DDL work.
@@ -171,6 +176,26 @@ def spend_once(
         select(model).where(key == value).execution_options(populate_existing=True)
     )
     return spent.rowcount == 1 and row is not None, row
+
+
+def upsert(model: type) -> Any:
+    """INSERT ... ON CONFLICT for the database in use (both speak it, in their own dialect)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+def insert_once(model: type, **values: Any) -> bool:
+    """Insert a row unless one with the same unique key exists; whether this call inserted it.
+
+    One statement and no savepoint: the unique constraint decides between
+    racing nodes, and a conflict leaves the request's transaction usable.
+    """
+    connection = db.session.connection()  # plain Core: the ORM adds only time here
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that returns its key.
+    returned = connection.execute(statement.returning(*model.__table__.primary_key.columns))
+    return returned.first() is not None
 
 
 def add_unique(instance: Any, conflict_detail: str) -> None:

@@ -157,9 +157,10 @@ def app_client(db_session, rsa_key, p384, p256) -> KeyClient:
 
 
 def verify(assertion: str, *, client_id: str | None = None, now: dt.datetime = NOW) -> Client:
-    return verify_client_assertion(
+    client, _release = verify_client_assertion(
         assertion, client_id=client_id, token_endpoint=TOKEN_ENDPOINT, now=now
     )
+    return client
 
 
 def used() -> list[tuple[str, str]]:

@@ -277,7 +277,8 @@ def test_the_app_page_shows_the_listing(client, catalog) -> None:
         )
     )
     release.data_use_statement = "Reads vital signs of the patient in context. Writes nothing."
-    release.certified_at = utcnow().replace(year=2026, month=3, day=2)
+    # Noon UTC: the page shows the date in Oslo, where late evening is the next day.
+    release.certified_at = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
     met = CriterionFactory(code="WCAG", title_en="Universal design (WCAG 2.1 AA)")
     unmet = CriterionFactory(code="MDR", title_en="Medical device class")
     db.session.add(CriterionCheck(release=release, criterion=met, outcome=Outcome.PASSED))
