@@ -99,13 +99,13 @@ def fodselsnummer(birth_date: dt.date, individual: int) -> str | None:
     return f"{digits}{k1}{k2}"
 
 
-def _birth(rng: random.Random) -> dt.date:
+def random_birth_date(rng: random.Random) -> dt.date:
     # Mostly the old: home care and nursing homes are who the picker serves most.
     year = rng.randint(1928, 1955) if rng.random() < 0.7 else rng.randint(1956, 1999)
     return dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
 
 
-def _identifier(rng: random.Random, birth_date: dt.date, gender: str) -> str:
+def random_identifier(rng: random.Random, birth_date: dt.date, gender: str) -> str:
     parity = 0 if gender == "female" else 1
     while True:
         # A 1900s birth: individual numbers 000-499, the last digit's parity the gender.
@@ -115,7 +115,7 @@ def _identifier(rng: random.Random, birth_date: dt.date, gender: str) -> str:
             return number
 
 
-def _encounters(rng: random.Random, patient_id: str) -> tuple[DemoEncounter, ...]:
+def random_encounters(rng: random.Random, patient_id: str) -> tuple[DemoEncounter, ...]:
     """One to three encounters, oldest first; only the newest can still be going on."""
     starts = sorted(
         ANCHOR
@@ -139,7 +139,7 @@ def patients_for(slug: str) -> list[DemoPatient]:
     for n in range(1, PATIENTS_PER_TENANT + 1):
         gender = rng.choice(("female", "male"))
         given = rng.choice(FEMALE if gender == "female" else MALE)
-        birth_date = _birth(rng)
+        birth_date = random_birth_date(rng)
         patient_id = f"pas-{slug}-{n:03d}"
         patients.append(
             DemoPatient(
@@ -147,8 +147,8 @@ def patients_for(slug: str) -> list[DemoPatient]:
                 name=f"{given} {rng.choice(FAMILY)}",
                 birth_date=birth_date,
                 gender=gender,
-                identifier=_identifier(rng, birth_date, gender),
-                encounters=_encounters(rng, patient_id),
+                identifier=random_identifier(rng, birth_date, gender),
+                encounters=random_encounters(rng, patient_id),
             )
         )
     return patients

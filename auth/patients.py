@@ -93,7 +93,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(_("Ask for between 1 and %(most)d results.", most=MAX_LIMIT), field="limit")
 
@@ -109,7 +109,7 @@ def parse_search(text: str, limit: int) -> SearchQuery:
     """
     if len(text) > MAX_TEXT:
         raise Invalid(_("A search is at most %(most)d characters.", most=MAX_TEXT), field="text")
-    _check_limit(limit)
+    check_limit(limit)
     text = text.strip()
     if _IDENTIFIER.fullmatch(text):
         return SearchQuery(identifier=text)
@@ -129,7 +129,7 @@ def _date(year: int, month: int, day: int) -> dt.date:
         raise Invalid(_("There is no such date."), field="text") from None
 
 
-def _name_matches(name: str, words: Iterable[str]) -> bool:
+def name_matches(name: str, words: Iterable[str]) -> bool:
     """Every word begins some part of the name, ignoring case ("kar nord": Kari Nordmann)."""
     parts = [p for p in _NAME_SEPARATORS.split(_fold(name)) if p]
     return all(any(part.startswith(word) for part in parts) for word in words)
@@ -151,7 +151,7 @@ class TablePatientDirectory:
             statement = statement.where(DirectoryPatient.identifier == query.identifier)
         elif query.birth_date is not None:
             statement = statement.where(DirectoryPatient.birth_date == query.birth_date)
-        found = [p for p in db.session.scalars(statement) if _name_matches(p.name, query.words)]
+        found = [p for p in db.session.scalars(statement) if name_matches(p.name, query.words)]
         found.sort(key=lambda p: (norwegian_sort_key(p.name), p.fhir_id))
         return [_patient(p) for p in found[:limit]]
 
@@ -166,7 +166,7 @@ class TablePatientDirectory:
     def encounters(
         self, tenant: Tenant, patient_id: str, *, limit: int = 20
     ) -> list[EncounterSummary]:
-        _check_limit(limit)
+        check_limit(limit)
         found = db.session.scalars(
             select(DirectoryEncounter)
             .where(

@@ -422,6 +422,23 @@ def row(measured: Measured, ratio: str = "") -> str:
     )
 
 
+def migrated_instance(scratch: Path, url: str, port: int) -> dict[str, str]:
+    """The environment of a Torget instance in `scratch` on `url`, migrated, rate limits off."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TORGET_ENV": "development",
+        "TORGET_INSTANCE_PATH": str(scratch),
+        "TORGET_BASE_URL": f"http://127.0.0.1:{port}",
+        "TORGET_BIND": f"127.0.0.1:{port}",
+        "TORGET_RATE_LIMITS": "off",
+        "PROMETHEUS_MULTIPROC_DIR": str(scratch / "prometheus"),
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([BIN / "torget", "db", "upgrade"], env=env, check=True, capture_output=True)
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -437,18 +454,7 @@ def main() -> None:
     ):
         scratch = Path(scratch_dir)
         port, floor_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "TORGET_ENV": "development",
-            "TORGET_INSTANCE_PATH": scratch_dir,
-            "TORGET_BASE_URL": f"http://127.0.0.1:{port}",
-            "TORGET_BIND": f"127.0.0.1:{port}",
-            "TORGET_RATE_LIMITS": "off",
-            "PROMETHEUS_MULTIPROC_DIR": str(scratch / "prometheus"),
-            "LOG_LEVEL": "WARNING",
-        }
-        subprocess.run([BIN / "torget", "db", "upgrade"], env=env, check=True, capture_output=True)
+        env = migrated_instance(scratch, url, port)
         backend = prepare(env)
         operator = {"Authorization": f"Bearer {backend.operator_token}"}
         torget = [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py"]

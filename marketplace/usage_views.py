@@ -18,6 +18,7 @@ from accounts.models import Role
 from catalog import applications, labels
 from marketplace import charts, costs, tenants
 from marketplace.usage_schemas import usage_year
+from torget.csv_cells import spreadsheet_safe
 
 bp = Blueprint("usage", __name__, template_folder="templates")
 
@@ -32,8 +33,6 @@ CSV_HEADER = [
     "active_users",
     "cost_accrued_nok",
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @bp.get("/m/<tenant>/usage")
@@ -82,13 +81,6 @@ def application_usage(slug: str) -> ResponseReturnValue:
     )
 
 
-def _cell(value: object) -> object:
-    """A cell a spreadsheet shows as text, never runs: formula starts get a leading '."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _nok(ore: int | None) -> str:
     # A plain decimal point: the file is for programs as much as for people.
     return "" if ore is None else f"{ore // 100}.{ore % 100:02d}"
@@ -111,5 +103,5 @@ def _csv(report: costs.TenantUsage) -> str:
                 month.active_users,
                 _nok(cost),
             ]
-            writer.writerow([_cell(value) for value in row])
+            writer.writerow([spreadsheet_safe(value) for value in row])
     return out.getvalue()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
@@ -71,4 +71,14 @@ def tenant_home(tenant: str) -> ResponseReturnValue:
         tenant=found,
         members=tenants.members(found) if is_admin else [],
         is_admin=is_admin,
+        # Pages of later packages (the gateway's audit) add their own links here.
+        admin_links=current_app.extensions.get(ADMIN_LINKS, []) if is_admin else [],
     )
+
+
+ADMIN_LINKS = "torget_tenant_admin_links"
+
+
+def add_admin_link(app: Flask, endpoint: str, label: object) -> None:
+    """A link on the municipal admin's start page to `endpoint` (which takes `tenant`)."""
+    app.extensions.setdefault(ADMIN_LINKS, []).append((endpoint, label))

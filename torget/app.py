@@ -20,6 +20,7 @@ from accounts import demo as accounts_demo
 from auth import demo as auth_demo
 from auth import keys as auth_keys
 from catalog import demo as catalog_demo
+from gateway import demo as gateway_demo
 from marketplace import demo as marketplace_demo
 from torget import (
     access,
@@ -132,11 +133,12 @@ def load_demo() -> None:
         enabled = marketplace_demo.load_enablements()
         marketplace_demo.load_joint()
         auth_demo.load(auth_demo.demo_tenants())
+        fhir_resources = gateway_demo.load(auth_demo.demo_tenants())
         # A demo instance signs tokens from the start; production rotates by command.
         auth_keys.ensure_current()
     click.echo(
         f"Demo data loaded ({created} new municipalities, {apps} new apps, "
-        f"{enabled} new enablements)."
+        f"{enabled} new enablements, {fhir_resources} new FHIR resources)."
     )
     click.echo(f"Demo users (password for all: {accounts_demo.DEMO_PASSWORD}):")
     for user in users:

@@ -9,7 +9,7 @@ Any error also marks the request for rollback, so it writes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
@@ -108,6 +108,11 @@ class PreconditionFailed(DomainError):
     title = _l("Changed by someone else")
 
 
+class Unsupported(DomainError):
+    status = 415
+    title = _l("Unsupported media type")
+
+
 class TooManyRequests(DomainError):
     status = 429
     title = _l("Too many attempts")
@@ -133,6 +138,23 @@ _HTTP_TITLES: dict[int, Any] = {
     500: _l("Something went wrong on our side"),
     503: _l("Temporarily unavailable"),
 }
+
+
+# Parts of the site that answer errors in a format of their own (the FHIR API:
+# OperationOutcome), by path prefix: renderer(status, title, detail, field messages).
+ErrorRenderer = Callable[[int, str, str | None, Any], Response]
+_renderers: dict[str, ErrorRenderer] = {}
+
+
+def register_renderer(prefix: str, renderer: ErrorRenderer) -> None:
+    _renderers[prefix] = renderer
+
+
+def _renderer() -> ErrorRenderer | None:
+    for prefix, renderer in _renderers.items():
+        if request.path.startswith(prefix):
+            return renderer
+    return None
 
 
 def wants_problem_json() -> bool:
@@ -180,7 +202,10 @@ def render_error(
         title = str(_HTTP_TITLES.get(status, error.name))
         detail = error.description if status != 500 else None
         headers = {k: v for k, v in error.get_headers() if k.lower() in {"allow", "retry-after"}}
-    if wants_problem_json():
+    renderer = _renderer()
+    if renderer is not None:
+        response = renderer(status, title, detail, field_messages)
+    elif wants_problem_json():
         body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
         if detail:
             body["detail"] = detail

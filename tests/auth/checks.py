@@ -13,10 +13,11 @@ import jwt
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from auth.models import AuthEvent, AuthorizationCode, DirectoryPatient, RefreshToken
+from auth.models import AuthEvent, AuthorizationCode, RefreshToken
 from marketplace import enablements
 from marketplace.models import UsageDay
 from tests.auth.smart import REDIRECT_URI, KeyedClient, SmartApp, code_for, redeem
+from tests.factories.gateway import add_patient
 from torget.db import db
 
 ISSUER = "http://127.0.0.1:5000"
@@ -75,7 +76,7 @@ def verified(client: FlaskClient, token: str, audience: str) -> dict[str, Any]:
 
 
 def with_patients(app: SmartApp) -> SmartApp:
-    db.session.add(DirectoryPatient(tenant_id=app.tenant.id, fhir_id="pas-1", name="Kari Nordmann"))
+    add_patient(tenant_id=app.tenant.id, fhir_id="pas-1", name="Kari Nordmann")
     db.session.flush()  # visible to the requests, which run on the test's connection
     return app
 

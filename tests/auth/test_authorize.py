@@ -23,8 +23,6 @@ from auth import keys, launch
 from auth.models import (
     AuthEvent,
     AuthorizationCode,
-    DirectoryEncounter,
-    DirectoryPatient,
     LaunchContext,
     TokenGrant,
 )
@@ -37,6 +35,8 @@ from tests.auth.smart import REDIRECT_URI, REGISTERED, SmartApp, hidden_fields, 
 from tests.conftest import csrf_token, sign_in_in_english
 from tests.factories.accounts import PASSWORD
 from tests.factories.catalog import ApplicationFactory
+from tests.factories.gateway import add_encounter as add_fhir_encounter
+from tests.factories.gateway import add_patient as add_fhir_patient
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
 from torget import tokens
 from torget.db import db, utcnow
@@ -190,22 +190,15 @@ def refused_with(
 
 
 def add_patient(tenant: Tenant, fhir_id: str, name: str) -> None:
-    db.session.add(DirectoryPatient(tenant_id=tenant.id, fhir_id=fhir_id, name=name))
+    add_fhir_patient(tenant_id=tenant.id, fhir_id=fhir_id, name=name)
     db.session.flush()
 
 
 def add_encounter(
     tenant: Tenant, fhir_id: str, patient: str, description: str, *, days_ago: int
 ) -> None:
-    db.session.add(
-        DirectoryEncounter(
-            tenant_id=tenant.id,
-            fhir_id=fhir_id,
-            patient_fhir_id=patient,
-            description=description,
-            status="finished",
-            start=utcnow() - dt.timedelta(days=days_ago),
-        )
+    add_fhir_encounter(
+        tenant.id, fhir_id, patient, description, start=utcnow() - dt.timedelta(days=days_ago)
     )
     db.session.flush()
 

@@ -7,6 +7,7 @@ import pytest
 
 from auth import keys
 from tests.auth.smart import code_for, redeem, smart_app
+from tests.factories.gateway import add_patient
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -18,10 +19,9 @@ def signing_key(db_session):
 
 def test_a_standalone_launch_gets_a_token_for_the_chosen_patient(client) -> None:
     app = smart_app()
-    from auth.models import DirectoryPatient
     from torget.db import db
 
-    db.session.add(DirectoryPatient(tenant_id=app.tenant.id, fhir_id="pas-1", name="Kari Nordmann"))
+    add_patient(tenant_id=app.tenant.id, fhir_id="pas-1", name="Kari Nordmann")
     db.session.flush()
     code, _params = code_for(client, app, patient="pas-1")
     response = redeem(client, app, code)
@@ -77,11 +77,10 @@ def test_a_user_launch_names_the_style_sheet_it_can_follow(client) -> None:
 
 def test_an_ehr_launch_without_a_patient_lets_the_user_pick_one(client) -> None:
     from auth import launch
-    from auth.models import DirectoryPatient
     from torget.db import db
 
     app = smart_app()
-    db.session.add(DirectoryPatient(tenant_id=app.tenant.id, fhir_id="pas-7", name="Ola Hansen"))
+    add_patient(tenant_id=app.tenant.id, fhir_id="pas-7", name="Ola Hansen")
     issued = launch.create(client_id=app.client_id, tenant=app.tenant, user=None)
     db.session.flush()
     code, _params = code_for(

@@ -20,8 +20,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from auth.models import AccessTokenRecord, AuthorizationCode, DirectoryPatient, RefreshToken
+from auth.models import AccessTokenRecord, AuthorizationCode, RefreshToken
 from tests.auth.smart import REDIRECT_URI, smart_app
+from tests.factories.gateway import add_patient
 from tests.factories.marketplace import TenantFactory
 from tests.smart.clinician import Clinician, pkce, query_of
 from tests.smart.live import REQUEST_TIMEOUT_S, LiveTorget, LiveUrls, torget_setup
@@ -43,7 +44,7 @@ class RaceApp:
 def make_race_app(urls: LiveUrls) -> RaceApp:
     tenant = TenantFactory()
     app = smart_app(tenant=tenant)
-    db.session.add(DirectoryPatient(tenant_id=tenant.id, fhir_id=PATIENT, name="Kari Nordmann"))
+    add_patient(tenant_id=tenant.id, fhir_id=PATIENT, name="Kari Nordmann")
     db.session.flush()  # the row exists before the unit of work ends
     return RaceApp(tenant.slug, app.client_id, app.clinician.email)
 

@@ -16,13 +16,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from playwright.sync_api import Page, Request
 
-from auth.models import DirectoryPatient
 from catalog import credentials
 from catalog.models import ClientType, Environment, ReleaseState
 from marketplace import enablements, terms
 from marketplace.enablements import Access
 from tests.factories.accounts import PASSWORD
 from tests.factories.catalog import ReleaseFactory
+from tests.factories.gateway import add_patient
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
 from tests.smart.live import LiveTorget, LiveUrls, torget_setup
 from torget.db import db
@@ -57,7 +57,7 @@ def make_browser_app(urls: LiveUrls) -> BrowserApp:
         by=admin_of(tenant),
     )
     for fhir_id, name in PATIENTS.items():
-        db.session.add(DirectoryPatient(tenant_id=tenant.id, fhir_id=fhir_id, name=name))
+        add_patient(tenant_id=tenant.id, fhir_id=fhir_id, name=name)
     db.session.flush()  # the rows exist before the unit of work ends
     return BrowserApp(tenant.slug, client.client_id, clinician_of(tenant).email)
 
@@ -121,6 +121,10 @@ def test_a_standalone_launch_with_pkce_from_another_origin(
     assert result["need_patient_banner"] is True
     assert result["server"] == fhir_base(live_torget, live_data)
     assert result["pkce"] is True
+    # The app then read its patient through the gateway, cross-origin, with the token.
+    assert (result.get("read"), result.get("read_name")) == ("Patient/pas-js-2", "Ola Nordmann")
+    (read,) = [r for r in to_torget if urlsplit(r.url).path.endswith("/Patient/pas-js-2")]
+    assert read.response().headers["access-control-allow-origin"] == "*"
     # The callback came from Torget, with the issuer (RFC 9207).
     callback = parse_qs(urlsplit(smart_page.url).query)
     assert callback["iss"] == [live_torget.public_url]

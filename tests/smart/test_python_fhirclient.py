@@ -4,7 +4,8 @@ The app's side is fhirclient: it reads the FHIR base's CapabilityStatement,
 builds the authorize URL (with PKCE) and exchanges the code. The user's side
 is a clinician's browser session (tests.smart.clinician). The journal system
 of the EHR launch is a backend service that signs its own assertion with
-PyJWT. No FHIR reads: the gateway does not serve resources yet.
+PyJWT. The token a launch gives then reads the FHIR API through the
+gateway with fhirclient's own models: exactly what its scopes allow.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from fhirclient import client as fhir
-from fhirclient.server import FHIRUnauthorizedException
+from fhirclient.models.observation import Observation
+from fhirclient.models.patient import Patient
+from fhirclient.server import (
+    FHIRNotFoundException,
+    FHIRPermissionDeniedException,
+    FHIRUnauthorizedException,
+)
 
-from auth.models import DirectoryPatient
 from catalog.models import ClientType
 from tests.auth.smart import REDIRECT_URI, epj, smart_app
+from tests.factories.gateway import add_patient, add_vital_sign
 from tests.factories.marketplace import TenantFactory
 from tests.smart.clinician import Clinician, query_of
 from tests.smart.live import REQUEST_TIMEOUT_S, LiveTorget, LiveUrls, torget_setup
@@ -50,8 +57,9 @@ def make_apps(urls: LiveUrls) -> Apps:
     public = smart_app(tenant=tenant)
     confidential = smart_app(client_type=ClientType.CONFIDENTIAL_SECRET, tenant=tenant)
     journal = epj(tenant)
-    for fhir_id, name in PATIENTS.items():
-        db.session.add(DirectoryPatient(tenant_id=tenant.id, fhir_id=fhir_id, name=name))
+    for n, (fhir_id, name) in enumerate(PATIENTS.items(), start=1):
+        add_patient(tenant_id=tenant.id, fhir_id=fhir_id, name=name)
+        add_vital_sign(tenant.id, f"obs-py-{n}", fhir_id, "8867-4", 70 + n, "2026-10-01T08:00:00Z")
     db.session.flush()  # the rows exist before the unit of work ends
     key = journal.private_key.private_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.PEM,
@@ -157,6 +165,29 @@ def test_a_standalone_launch_with_the_patient_picker(
     # Torget's own view of the token, asked as the (public) client itself.
     seen = introspect(live_torget, access_token(client), client_id=live_data.public_client)
     assert (seen["active"], seen["patient"], seen["tenant"]) == (True, "pas-py-2", live_data.tenant)
+
+
+def test_the_launch_token_reads_exactly_what_its_scopes_allow(
+    live_torget: LiveTorget, live_data: Apps
+) -> None:
+    client = fhirclient_for(live_torget, live_data)
+    location = Clinician(live_data.clinician).approve(client.authorize_url, patient="pas-py-2")
+    client.handle_callback(location)
+
+    # patient/Observation.rs: the patient's own observations, by search and by read.
+    found = Observation.where(struct={"patient": "pas-py-2"}).perform_resources(client.server)
+    assert [o.id for o in found] == ["obs-py-2"]
+    assert found[0].valueQuantity.value == 72
+    assert Observation.read("obs-py-2", client.server).subject.reference == "Patient/pas-py-2"
+    everyone = Observation.where(struct={}).perform_resources(client.server)
+    assert [o.id for o in everyone] == ["obs-py-2"]  # never the other patient's
+    # Another patient's observation does not exist for this token; Patient is not granted.
+    with pytest.raises(FHIRNotFoundException):
+        Observation.read("obs-py-1", client.server)
+    with pytest.raises(FHIRPermissionDeniedException) as refused:
+        Patient.read("pas-py-2", client.server)
+    assert refused.value.response.status_code == 403
+    assert refused.value.response.json()["resourceType"] == "OperationOutcome"
 
 
 def test_the_code_from_a_callback_is_spent_by_the_first_exchange(
