@@ -18,8 +18,9 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from auth.urls import tenant_by_slug
-from gateway import search, store
+from gateway import store
 from gateway.api import _bundle, _served
+from gateway.embedded import EmbeddedBackend, served
 from gateway.enforcement import Permit
 from gateway.outcomes import fhir_response
 from gateway.search_params import parse_search
@@ -55,7 +56,7 @@ def read(tenant: str, resource_type: str, resource_id: str) -> Response:
     found = store.find(_tenant_id(tenant), resource_type, resource_id)
     if found is None:
         raise NotFound()
-    return _served(found)
+    return _served(served(found))
 
 
 @public
@@ -63,5 +64,8 @@ def search_store(tenant: str, resource_type: str) -> Response:
     """`GET /fhir/<tenant>/<type>?params`: the gateway's search and Bundle, permitting all."""
     params = list(request.args.items(multi=True))
     parsed = parse_search(resource_type, params)
-    page = search.run(_tenant_id(tenant), parsed, EVERYTHING)
-    return fhir_response(_bundle(tenant, resource_type, params, parsed, page))
+    tenant_row = tenant_by_slug(tenant)
+    if tenant_row is None:
+        raise NotFound()
+    found = EmbeddedBackend().search(tenant_row, parsed, params, EVERYTHING, {})
+    return fhir_response(_bundle(tenant, resource_type, params, parsed, found))

@@ -8,6 +8,7 @@ refusal an OperationOutcome, audited.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -20,17 +21,16 @@ from werkzeug.exceptions import HTTPException
 
 from accounts.access import csrf_exempt
 from auth.urls import fhir_base, tenant_by_slug
-from gateway import audit, enforcement, store
-from gateway import search as searching
+from gateway import audit, backends, enforcement, store
+from gateway.backends import Found, Served
 from gateway.enforcement import Permit
-from gateway.models import FhirResource
 from gateway.outcomes import fhir_response, issue, issues_of, outcome
 from gateway.search_params import SUPPORTED_TYPES, SearchRefused, parse_search
-from gateway.validation import InvalidResource, is_fhir_id
+from gateway.validation import InvalidResource, is_fhir_id, validate
 from marketplace.models import Tenant
 from torget.access import public
-from torget.db import db
-from torget.errors import DomainError, Forbidden, Invalid, NotFound, Unavailable, Unsupported
+from torget.db import db, keep_writes_on_server_error
+from torget.errors import DomainError, Invalid, NotFound, Unavailable, Unsupported
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/<tenant>")
 log = logging.getLogger(__name__)
@@ -78,14 +78,15 @@ def _body() -> Any:
         raise DomainError(_("The body is not JSON.")) from None
 
 
-def _served(resource: FhirResource, status: int = 200) -> Response:
-    response = fhir_response(store.as_served(resource), status)
+def _served(resource: Served, status: int = 200) -> Response:
+    response = fhir_response(resource.content, status)
     response.headers["ETag"] = f'W/"{resource.version_id}"'
-    response.headers["Last-Modified"] = resource.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    last = dt.datetime.fromisoformat(resource.last_updated.replace("Z", "+00:00"))
+    response.headers["Last-Modified"] = last.strftime("%a, %d %b %Y %H:%M:%S GMT")
     return response
 
 
-def _allowed(resources: list[FhirResource], status: int = 200) -> None:
+def _allowed(resources: list[Served], status: int = 200) -> None:
     """Record the access now: if its event cannot be written, the client gets no data (503)."""
     pending = audit.current()
     if pending is None:
@@ -107,8 +108,11 @@ def _refused(error: Exception) -> Response:
     """Every refusal inside the API: audited when the request got as far as its tenant."""
     status, detail, issues, headers = _describe(error)
     pending = audit.current()
-    if pending is not None and status < 500:
+    # 503: the database (and so the audit) may be what failed.
+    if pending is not None and status != 503:
         audit.refused(pending, status=status, detail=detail)
+        if status >= 500:
+            keep_writes_on_server_error()  # the refusal's audit record, and nothing else
     response = fhir_response(outcome(issues), status, **headers)
     return response
 
@@ -146,24 +150,16 @@ def _cors(response: Response) -> Response:
 
 
 # --- read, vread, history --------------------------------------------------------------------
-
-
-def _readable(tenant: Tenant, resource_type: str, resource_id: str, permit: Permit) -> FhirResource:
-    """The resource, when it exists and the permit reaches it; else 404 (never 403: an id
-    outside the token's reach must not tell whether it exists)."""
-    found = store.find(tenant.id, resource_type, resource_id) if is_fhir_id(resource_id) else None
-    if found is None or not searching.permitted(found, permit):
-        raise NotFound(
-            _("There is no %(type)s with the id %(id)s.", type=resource_type, id=resource_id[:64])
-        )
-    return found
+# An id outside the token's reach answers 404, never 403: it must not tell whether it exists.
 
 
 @bp.get("/<resource_type>/<resource_id>")
 @public
 def read(tenant: str, resource_type: str, resource_id: str) -> Response:
     found_tenant, permit = _access(tenant, resource_type, "read")
-    resource = _readable(found_tenant, resource_type, resource_id, permit)
+    resource = backends.current().read(found_tenant, resource_type, _id(resource_id), permit)
+    if resource is None:
+        raise store.not_found(resource_type, resource_id)
     _allowed([resource])
     return _served(resource)
 
@@ -172,22 +168,24 @@ def read(tenant: str, resource_type: str, resource_id: str) -> Response:
 @public
 def vread(tenant: str, resource_type: str, resource_id: str, version_id: str) -> Response:
     found_tenant, permit = _access(tenant, resource_type, "vread")
-    resource = _readable(found_tenant, resource_type, resource_id, permit)
-    version = store.vread(resource, version_id)
-    _allowed([resource])
-    response = fhir_response(store.version_as_served(version, resource))
-    response.headers["ETag"] = f'W/"{version.version_id}"'
-    return response
+    version = backends.current().vread(
+        found_tenant, resource_type, _id(resource_id), version_id, permit
+    )
+    if version is None:
+        raise store.not_found(resource_type, resource_id)
+    _allowed([version])
+    return _served(version)
 
 
 @bp.get("/<resource_type>/<resource_id>/_history")
 @public
 def history(tenant: str, resource_type: str, resource_id: str) -> Response:
     found_tenant, permit = _access(tenant, resource_type, "history")
-    resource = _readable(found_tenant, resource_type, resource_id, permit)
-    versions = store.history(resource)
+    versions = backends.current().history(found_tenant, resource_type, _id(resource_id), permit)
+    if not versions:
+        raise store.not_found(resource_type, resource_id)
     base = fhir_base(tenant)
-    _allowed([resource])
+    _allowed([versions[0].served])
     return fhir_response(
         {
             "resourceType": "Bundle",
@@ -197,7 +195,7 @@ def history(tenant: str, resource_type: str, resource_id: str) -> Response:
             "entry": [
                 {
                     "fullUrl": f"{base}/{resource_type}/{resource_id}",
-                    "resource": store.version_as_served(v, resource),
+                    "resource": v.served.content,
                     "request": {
                         "method": v.method,
                         "url": resource_type
@@ -209,6 +207,14 @@ def history(tenant: str, resource_type: str, resource_id: str) -> Response:
             ],
         }
     )
+
+
+def _id(resource_id: str) -> str:
+    if not is_fhir_id(resource_id):
+        raise NotFound(
+            _("There is no %(type)s with the id %(id)s.", type="resource", id=resource_id[:64])
+        )
+    return resource_id
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -236,9 +242,9 @@ def search(tenant: str, resource_type: str) -> Response:
     params = _search_params()
     parsed = parse_search(resource_type, params, lenient=_lenient())
     include_permits = _include_permits(parsed) if parsed.include or parsed.revinclude else {}
-    page = searching.run(found_tenant.id, parsed, permit, include_permits)
-    _allowed(page.matches + page.included)
-    return fhir_response(_bundle(tenant, resource_type, params, parsed, page))
+    found = backends.current().search(found_tenant, parsed, params, permit, include_permits)
+    _allowed(found.matches + found.included)
+    return fhir_response(_bundle(tenant, resource_type, params, parsed, found))
 
 
 def _include_permits(parsed: Any) -> dict[str, Permit]:
@@ -258,29 +264,26 @@ def _include_permits(parsed: Any) -> dict[str, Permit]:
 
 
 def _bundle(tenant: str, resource_type: str, params: list[tuple[str, str]], parsed: Any,
-            page: searching.Page) -> dict[str, Any]:  # fmt: skip
+            page: Found) -> dict[str, Any]:  # fmt: skip
     base = fhir_base(tenant)
     kept = [(k, v) for k, v in params if k != "_page" and k not in parsed.ignored]
     links = [{"relation": "self", "url": f"{base}/{resource_type}?{urlencode(kept)}".rstrip("?")}]
-    if page.next_offset is not None:
-        following = [*kept, ("_page", searching.encode_page(page.next_offset))]
+    if page.next_page is not None:
+        following = [*kept, ("_page", page.next_page)]
         links.append({"relation": "next", "url": f"{base}/{resource_type}?{urlencode(following)}"})
     entries = [
         {
-            "fullUrl": f"{base}/{r.resource_type}/{r.resource_id}",
-            "resource": store.as_served(r),
+            "fullUrl": f"{base}/{r.reference}",
+            "resource": r.content,
             "search": {"mode": mode},
         }
         for mode, rows in (("match", page.matches), ("include", page.included))
         for r in rows
     ]
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": page.total,
-        "link": links,
-        "entry": entries,
-    }
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if page.total is not None:
+        bundle["total"] = page.total
+    bundle |= {"link": links, "entry": entries}
     if parsed.ignored:
         entries.append(
             {
@@ -312,12 +315,12 @@ def _if_match() -> int | None:
 @csrf_exempt
 def create(tenant: str, resource_type: str) -> Response:
     found_tenant, permit = _access(tenant, resource_type, "create")
-    resource = store.create(found_tenant.id, resource_type, _body())
-    _require_within(resource, permit)
+    content = validate(resource_type, _body())
+    resource = backends.current().create(found_tenant, resource_type, content, permit)
     _allowed([resource], 201)
     response = _served(resource, 201)
     response.headers["Location"] = (
-        f"{fhir_base(tenant)}/{resource_type}/{resource.resource_id}/_history/{resource.version_id}"
+        f"{fhir_base(tenant)}/{resource.reference}/_history/{resource.version_id}"
     )
     return response
 
@@ -329,24 +332,14 @@ def update(tenant: str, resource_type: str, resource_id: str) -> Response:
     found_tenant, permit = _access(tenant, resource_type, "update")
     if not is_fhir_id(resource_id):
         raise InvalidResource([(f"{resource_type}.id", "Not a FHIR id.")])
-    existing = store.find(found_tenant.id, resource_type, resource_id)
-    if existing is not None and not searching.permitted(existing, permit):
-        raise NotFound(
-            _("There is no %(type)s with the id %(id)s.", type=resource_type, id=resource_id)
+    content = validate(resource_type, _body())
+    if content.get("id") != resource_id:
+        raise InvalidResource(
+            [(f"{resource_type}.id", f"The body's id must be the URL's, {resource_id}.")]
         )
-    written = store.update(
-        found_tenant.id, resource_type, resource_id, _body(), if_match=_if_match()
+    written = backends.current().update(
+        found_tenant, resource_type, resource_id, content, _if_match(), permit
     )
-    _require_within(written.resource, permit)
     status = 201 if written.created else 200
-    _allowed([written.resource], status)
-    return _served(written.resource, status)
-
-
-def _require_within(resource: FhirResource, permit: Permit) -> None:
-    """A write must land inside the permit too: a patient token writes only its patient's data."""
-    if not searching.permitted(resource, permit):
-        raise Forbidden(
-            _("The granted scopes do not allow writing this %(type)s here.",
-              type=resource.resource_type)
-        )  # fmt: skip
+    _allowed([written.served], status)
+    return _served(written.served, status)

@@ -25,6 +25,7 @@ from auth.patients import (
 from gateway import store
 from gateway.models import FhirIndex, FhirResource, index_value
 from gateway.search_params import normalize
+from gateway.upstream import UpstreamBackend
 from marketplace.models import Tenant
 from marketplace.tenants import norwegian_sort_key
 from torget.db import db
@@ -61,14 +62,12 @@ class StorePatientDirectory:
                     _indexed(tenant, "name", FhirIndex.value.like(f"{prefix}%", escape="\\"))
                 )
             )
-        found = [_patient(row) for row in db.session.scalars(statement.limit(MAX_CANDIDATES))]
-        found = [p for p in found if name_matches(p.name, query.words)]
-        found.sort(key=lambda p: (norwegian_sort_key(p.name), p.id))
-        return found[:limit]
+        rows = db.session.scalars(statement.limit(MAX_CANDIDATES))
+        return _best([_patient(row.resource_id, row.content) for row in rows], query.words, limit)
 
     def get(self, tenant: Tenant, patient_id: str) -> PatientSummary | None:
         row = store.find(tenant.id, "Patient", patient_id)
-        return _patient(row) if row is not None else None
+        return _patient(row.resource_id, row.content) if row is not None else None
 
     def encounters(
         self, tenant: Tenant, patient_id: str, *, limit: int = 20
@@ -81,14 +80,11 @@ class StorePatientDirectory:
                 FhirResource.patient_id == patient_id,
             )
         )
-        found = [_encounter(row) for row in rows]
-        oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
-        found.sort(key=lambda e: (-(e.start or oldest).timestamp(), e.id))
-        return found[:limit]
+        return _newest([_encounter(row.resource_id, row.content) for row in rows], limit)
 
     def encounter(self, tenant: Tenant, encounter_id: str) -> EncounterSummary | None:
         row = store.find(tenant.id, "Encounter", encounter_id)
-        return _encounter(row) if row is not None else None
+        return _encounter(row.resource_id, row.content) if row is not None else None
 
 
 def _indexed(tenant: Tenant, param: str, condition: Any) -> Any:
@@ -108,15 +104,27 @@ def _name(content: dict[str, Any]) -> str:
     return " ".join([*official.get("given", []), official.get("family", "")]).strip()
 
 
-def _patient(row: FhirResource) -> PatientSummary:
-    content = row.content
+def _best(found: list[PatientSummary], words: tuple[str, ...], limit: int) -> list[PatientSummary]:
+    """Those whose name every word begins a part of, in Norwegian name order."""
+    found = [p for p in found if name_matches(p.name, words)]
+    found.sort(key=lambda p: (norwegian_sort_key(p.name), p.id))
+    return found[:limit]
+
+
+def _newest(found: list[EncounterSummary], limit: int) -> list[EncounterSummary]:
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    found.sort(key=lambda e: (-(e.start or oldest).timestamp(), e.id))
+    return found[:limit]
+
+
+def _patient(resource_id: str, content: dict[str, Any]) -> PatientSummary:
     identifier = next(
         (i.get("value") for i in content.get("identifier", []) if i.get("system") == FNR_SYSTEM),
         None,
     )
     birth = content.get("birthDate")
     return PatientSummary(
-        id=row.resource_id,
+        id=resource_id,
         name=_name(content),
         birth_date=dt.date.fromisoformat(birth) if birth and len(birth) == 10 else None,
         gender=content.get("gender"),
@@ -124,14 +132,56 @@ def _patient(row: FhirResource) -> PatientSummary:
     )
 
 
-def _encounter(row: FhirResource) -> EncounterSummary:
-    content = row.content
+def _encounter(resource_id: str, content: dict[str, Any]) -> EncounterSummary:
     start = (content.get("period") or {}).get("start")
     kind = (content.get("type") or [{}])[0]
+    subject = (content.get("subject") or {}).get("reference", "")
     return EncounterSummary(
-        id=row.resource_id,
-        patient_id=row.patient_id or "",
+        id=resource_id,
+        patient_id=subject.removeprefix("Patient/"),
         description=kind.get("text") or content.get("class", {}).get("display", ""),
         status=content.get("status", "unknown"),
         start=dt.datetime.fromisoformat(start) if start and "T" in start else None,
     )
+
+
+class UpstreamPatientDirectory:
+    """The same directory, asked of the platform's FHIR server (upstream mode)."""
+
+    def __init__(self, backend: UpstreamBackend) -> None:
+        self.backend = backend
+
+    def _bundle(self, tenant: Tenant, resource_type: str,
+                query: list[tuple[str, str]]) -> list[dict[str, Any]]:  # fmt: skip
+        status, bundle, _headers = self.backend.call(tenant, "GET", resource_type, query=query)
+        if status != 200 or bundle is None:
+            return []
+        resources = (entry.get("resource") or {} for entry in bundle.get("entry") or [])
+        return [r for r in resources if r.get("resourceType") == resource_type and r.get("id")]
+
+    def search(self, tenant: Tenant, text: str, *, limit: int = 20) -> list[PatientSummary]:
+        query = parse_search(text, limit)
+        params = [("_count", str(min(MAX_CANDIDATES, 100)))]
+        if query.identifier is not None:
+            params.append(("identifier", f"{FNR_SYSTEM}|{query.identifier}"))
+        elif query.birth_date is not None:
+            params.append(("birthdate", query.birth_date.isoformat()))
+        params += [("name", word) for word in query.words]
+        found = [_patient(r["id"], r) for r in self._bundle(tenant, "Patient", params)]
+        return _best(found, query.words, limit)
+
+    def get(self, tenant: Tenant, patient_id: str) -> PatientSummary | None:
+        found = self.backend.fetch(tenant, "Patient", patient_id)
+        return _patient(patient_id, found) if found else None
+
+    def encounters(
+        self, tenant: Tenant, patient_id: str, *, limit: int = 20
+    ) -> list[EncounterSummary]:
+        check_limit(limit)
+        params = [("patient", patient_id), ("_count", "100")]
+        found = [_encounter(r["id"], r) for r in self._bundle(tenant, "Encounter", params)]
+        return _newest(found, limit)
+
+    def encounter(self, tenant: Tenant, encounter_id: str) -> EncounterSummary | None:
+        found = self.backend.fetch(tenant, "Encounter", encounter_id)
+        return _encounter(encounter_id, found) if found else None

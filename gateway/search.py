@@ -16,12 +16,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 
 from gateway.enforcement import SHARED_TYPES, Permit
 from gateway.models import FhirIndex, FhirResource, index_value
-from gateway.search_params import Criterion, Search, SearchRefused, Value, parse_search
+from gateway.search_params import (
+    Criterion,
+    IndexEntry,
+    Search,
+    SearchRefused,
+    Value,
+    compartment_patient,
+    index_entries,
+    parse_search,
+)
 from torget.db import db
+from torget.errors import Forbidden
 
 # Page cursors are offsets into one deterministic order (sort keys, then row id).
 MAX_OFFSET = 10_000
@@ -268,3 +279,87 @@ def _by_type(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     for resource_type, resource_id in pairs:
         grouped.setdefault(resource_type, []).append(resource_id)
     return grouped
+
+
+# --- the same rules in Python, for resources that did not come from the index ----------------
+
+
+def within(content: dict[str, Any], permit: Permit) -> bool:
+    """Whether a resource (a body to write, an upstream server's answer) is inside `permit`.
+
+    The same rule as the SQL above: the patient compartment (types outside
+    every compartment excepted), then one of the scope queries, if any.
+    """
+    resource_type = content.get("resourceType", "")
+    try:
+        if (
+            permit.patient is not None
+            and resource_type not in SHARED_TYPES
+            and compartment_patient(content) != permit.patient
+        ):
+            return False
+        if permit.queries is None:
+            return True
+        entries = index_entries(content)
+    except (ValueError, TypeError, AttributeError):
+        return False  # a resource the index cannot read is not shown to a narrowed permit
+    for query in permit.queries:
+        try:
+            scoped = parse_search(resource_type, query)
+        except SearchRefused:
+            continue
+        if all(_entries_match(entries, c) for c in scoped.criteria):
+            return True
+    return False
+
+
+def require_within(content: dict[str, Any], permit: Permit) -> None:
+    """A write must land inside the permit: a patient token writes only its patient's data."""
+    if not within(content, permit):
+        raise Forbidden(
+            _("The granted scopes do not allow writing this %(type)s here.",
+              type=content.get("resourceType", ""))
+        )  # fmt: skip
+
+
+def _entries_match(entries: list[IndexEntry], criterion: Criterion) -> bool:
+    mine = [e for e in entries if e.param == criterion.param]
+    if criterion.modifier == "missing":
+        return (not mine) == (criterion.values[0].value == "true")
+    hit = any(_entry_matches(e, criterion, v) for e in mine for v in criterion.values)
+    return not hit if criterion.modifier == "not" else hit
+
+
+def _entry_matches(entry: IndexEntry, criterion: Criterion, value: Value) -> bool:
+    if criterion.kind == "token":
+        if entry.value != index_value(value.value):
+            return False
+        if value.system == "":
+            return entry.system is None
+        return value.system is None or entry.system == index_value(value.system)
+    if criterion.kind == "reference":
+        target = value.system or (
+            criterion.modifier if criterion.modifier not in (None, "missing") else None
+        )
+        return entry.value == index_value(value.value) and (not target or entry.system == target)
+    if criterion.kind == "string":
+        if criterion.modifier == "exact":
+            return entry.system == index_value(value.system)
+        text, wanted = entry.value or "", index_value(value.value) or ""
+        return wanted in text if criterion.modifier == "contains" else text.startswith(wanted)
+    start, end, vs, ve = entry.start, entry.end, value.start, value.end
+    if None in (start, end, vs, ve):
+        return False
+    match value.prefix:
+        case "eq":
+            return start >= vs and end <= ve
+        case "ne":
+            return start < vs or end > ve
+        case "gt":
+            return end > ve
+        case "lt":
+            return start < vs
+        case "ge":
+            return end > vs
+        case _:
+            return start < ve

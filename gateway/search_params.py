@@ -427,7 +427,7 @@ def compartment_patient(resource: dict[str, Any]) -> str | None:
 
 _ID = re.compile(r"[A-Za-z0-9.-]{1,64}")
 _REFERENCE_VALUE = re.compile(r"(?:(?P<type>[A-Z][A-Za-z]{0,63})/)?(?P<id>[A-Za-z0-9.-]{1,64})")
-_PAGE = re.compile(r"[A-Za-z0-9_-]{1,200}")
+_PAGE = re.compile(r"[A-Za-z0-9_-]{1,1000}")
 _PREFIXED = re.compile(r"(?P<prefix>[a-z]{2})(?P<date>.*)", re.DOTALL)
 _DATE_PREFIXES = frozenset({"eq", "ne", "gt", "lt", "ge", "le"})
 _UNSUPPORTED_PREFIXES = frozenset({"sa", "eb", "ap"})

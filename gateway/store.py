@@ -48,6 +48,12 @@ def version_as_served(version: FhirVersion, resource: FhirResource) -> dict[str,
     return _version(version, resource.resource_type, resource.resource_id)
 
 
+def not_found(resource_type: str, resource_id: str) -> NotFound:
+    return NotFound(
+        _("There is no %(type)s with the id %(id)s.", type=resource_type, id=resource_id[:64])
+    )
+
+
 def find(tenant_id: int, resource_type: str, resource_id: str) -> FhirResource | None:
     if not is_fhir_id(resource_id):
         return None

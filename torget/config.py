@@ -118,6 +118,12 @@ class Config:
     sandbox_tenant: str = "sandkasse"
     # Encrypts the authorization server's signing keys at rest (urlsafe base64 of 32 bytes).
     key_encryption_key: str = ""
+    # The platform's FHIR server the gateway forwards to, `{tenant}` standing for the
+    # municipality's slug; empty: the embedded store.
+    fhir_upstream_url: str = ""
+    # The gateway's own bearer token at that server (a system credential).
+    fhir_upstream_token: str = field(default="", repr=False)
+    fhir_upstream_timeout_seconds: int = 10
     # Requests per window for each rate-limited endpoint; None: no rate limits.
     rate_limits: Mapping[str, tuple[int, int]] | None = field(
         default_factory=lambda: DEFAULT_RATE_LIMITS
@@ -130,6 +136,13 @@ class Config:
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+
+def _upstream_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not value.startswith(("https://", "http://")):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
 
 
 # variable name, field, coercer
@@ -151,6 +164,9 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("TORGET_SANDBOX_TENANT", "sandbox_tenant", str),
     ("TORGET_KEY_ENCRYPTION_KEY", "key_encryption_key", str),
     ("TORGET_RATE_LIMITS", "rate_limits", _rate_limits),
+    ("FHIR_UPSTREAM_URL", "fhir_upstream_url", _upstream_url),
+    ("FHIR_UPSTREAM_TOKEN", "fhir_upstream_token", str),
+    ("FHIR_UPSTREAM_TIMEOUT_SECONDS", "fhir_upstream_timeout_seconds", _positive_int),
 )
 
 DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"

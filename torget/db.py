@@ -138,9 +138,16 @@ def _on_database_error(exc: Exception) -> Response:
     return render_error(_as_domain_error(exc))
 
 
+def keep_writes_on_server_error() -> None:
+    """Commit this request's writes even though it answers 5xx (only what it wrote since:
+    the caller rolled back first). For an audit record of an upstream failure."""
+    g.torget_keep_writes = True
+
+
 def _commit(response: Response) -> Response:
     # The error handlers set the flag: a request that raised writes nothing.
-    if g.get("torget_rollback") or response.status_code >= 500:
+    server_error = response.status_code >= 500 and not g.get("torget_keep_writes")
+    if g.get("torget_rollback") or server_error:
         db.session.rollback()
         return response
     try:
