@@ -27,9 +27,10 @@ from gateway.enforcement import Permit
 from gateway.outcomes import fhir_response, issue, issues_of, outcome
 from gateway.search_params import SUPPORTED_TYPES, SearchRefused, parse_search
 from gateway.validation import InvalidResource, is_fhir_id, validate
+from marketplace import usage
 from marketplace.models import Tenant
 from torget.access import public
-from torget.db import db, keep_writes_on_server_error
+from torget.db import db, keep_writes_on_server_error, utcnow
 from torget.errors import DomainError, Invalid, NotFound, Unavailable, Unsupported
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/<tenant>")
@@ -93,6 +94,12 @@ def _allowed(resources: list[Served], status: int = 200) -> None:
         return
     pending.ids = audit.returned(resources)
     audit.record(pending, outcome="allowed", status=status)
+    caller = pending.caller
+    if caller is not None and caller.fhir_user and caller.application_id is not None:
+        # Using the app counts its user as active this month (the per-user price model).
+        usage.record_active_user(
+            pending.tenant_id, caller.application_id, caller.fhir_user, utcnow()
+        )
     try:
         db.session.flush()
     except SQLAlchemyError:

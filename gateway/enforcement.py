@@ -23,11 +23,14 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 
+from accounts.models import User
 from auth import status
+from auth.identity import fhir_user
 from auth.urls import fhir_base
 from catalog import credentials
 from catalog.scopes import Context, Query, ResourceScope, parse_scopes
 from marketplace.models import Tenant
+from torget.db import db
 from torget.errors import Forbidden, Unauthorized
 
 # How long a token's live status is trusted before the database is read again.
@@ -155,11 +158,18 @@ def _caller(token: str, tenant: Tenant) -> Caller | None:
         client_id=claims["client_id"],
         grant_id=found.grant.id,
         application_id=client.application_id if client is not None else None,
-        fhir_user=claims.get("fhirUser"),
+        # The user's Practitioner, whether or not the app was granted fhirUser:
+        # the audit and the active-user count need to know who it was.
+        fhir_user=claims.get("fhirUser") or _fhir_user_of(found.grant.user_id, tenant),
         patient=claims.get("patient"),
         scope=scope,
         scopes=tuple(s for s in parse_scopes(scope) if isinstance(s, ResourceScope)),
     )
+
+
+def _fhir_user_of(user_id: int | None, tenant: Tenant) -> str | None:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return fhir_user(user, fhir_base(tenant.slug)) if user is not None else None
 
 
 def permit(caller: Caller, resource_type: str, interaction: str) -> Permit:

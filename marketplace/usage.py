@@ -1,7 +1,8 @@
 """Usage counts: launches and tokens per app, municipality and day; active users per month.
 
-The authorization server and the gateway call `record_launch` and
-`record_token` (issues 6 and 7); the pages and the cost read the monthly sums.
+The authorization server calls `record_launch` and `record_token`, the
+gateway `record_active_user` for every access a user makes through an app;
+the pages and the cost read the monthly sums.
 Counts only: a person is kept as a keyed hash per month, never by id, so the
 usage tables say how many used an app, not who.
 """
@@ -32,11 +33,11 @@ class MonthUsage:
     active_users: int
 
 
-def _user_hash(tenant: Tenant, month: dt.date, user_key: str) -> str:
+def _user_hash(tenant_id: int, month: dt.date, user_key: str) -> str:
     # Keyed by the server's secret and the month: the same person cannot be
     # followed from month to month, nor recognised from outside.
     secret = current_app.config["SECRET_KEY"].encode()
-    message = f"{tenant.id}:{month.isoformat()}:{user_key}".encode()
+    message = f"{tenant_id}:{month.isoformat()}:{user_key}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
@@ -70,18 +71,23 @@ def record_launch(
     day = at.astimezone(dt.UTC).date()
     _count(tenant, application, day, "launches")
     if user_key:
-        month = day.replace(day=1)
-        statement = (
-            upsert(ActiveUser)
-            .values(
-                tenant_id=tenant.id,
-                application_id=application.id,
-                month=month,
-                user_hash=_user_hash(tenant, month, user_key),
-            )
-            .on_conflict_do_nothing()
+        record_active_user(tenant.id, application.id, user_key, at)
+
+
+def record_active_user(tenant_id: int, application_id: int, user_key: str, at: dt.datetime) -> None:
+    """The person `user_key` used the app in the municipality in `at`'s month (counted once)."""
+    month = at.astimezone(dt.UTC).date().replace(day=1)
+    connection = db.session.connection()
+    connection.execute(
+        upsert(ActiveUser)
+        .values(
+            tenant_id=tenant_id,
+            application_id=application_id,
+            month=month,
+            user_hash=_user_hash(tenant_id, month, user_key),
         )
-        db.session.execute(statement)
+        .on_conflict_do_nothing()
+    )
 
 
 def record_token(tenant: Tenant, application: Application, at: dt.datetime) -> None:

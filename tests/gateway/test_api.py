@@ -462,3 +462,24 @@ def test_browser_apps_get_cors_answers_and_preflights(client, fhir, token):
     read = client.get(url(fhir, "Patient/kari"), headers=bearer(token("user/Patient.r")))
     assert read.headers["Access-Control-Allow-Origin"] == "*"
     assert "ETag" in read.headers["Access-Control-Expose-Headers"]
+
+
+def test_a_users_access_counts_them_active_and_names_them_in_the_audit(client, fhir, token):
+    from marketplace.models import ActiveUser
+
+    access = token("user/Patient.rs")  # no fhirUser scope: the audit still knows who
+    assert client.get(url(fhir, "Patient/kari"), headers=bearer(access)).status_code == 200
+    assert client.get(url(fhir, "Patient/ola"), headers=bearer(access)).status_code == 200
+    first, second = events()
+    assert second.fhir_user == first.fhir_user
+    assert first.fhir_user is not None
+    assert first.fhir_user.endswith("/Practitioner/hpr-1234567")
+    counted = db.session.scalars(
+        select(ActiveUser).where(
+            ActiveUser.tenant_id == fhir.id, ActiveUser.application_id == first.application_id
+        )
+    ).all()
+    assert len(counted) == 1  # one person, counted once this month
+    backend = token("system/Patient.rs")
+    assert client.get(url(fhir, "Patient/kari"), headers=bearer(backend)).status_code == 200
+    assert events()[-1].fhir_user is None  # a backend service is nobody
