@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 from flask_babel import gettext as _
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from accounts.access import csrf_exempt
@@ -27,14 +25,12 @@ from gateway.enforcement import Permit
 from gateway.outcomes import fhir_response, issue, issues_of, outcome
 from gateway.search_params import SUPPORTED_TYPES, SearchRefused, parse_search
 from gateway.validation import InvalidResource, is_fhir_id, validate
-from marketplace import usage
 from marketplace.models import Tenant
 from torget.access import public
-from torget.db import db, keep_writes_on_server_error, utcnow
-from torget.errors import DomainError, Invalid, NotFound, Unavailable, Unsupported
+from torget.db import keep_writes_on_server_error
+from torget.errors import DomainError, Invalid, NotFound, Unsupported
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/<tenant>")
-log = logging.getLogger(__name__)
 JSON_TYPES = frozenset({"application/fhir+json", "application/json"})
 
 
@@ -60,7 +56,9 @@ def _type(resource_type: str) -> str:
 def _access(tenant_slug: str, resource_type: str, interaction: str) -> tuple[Tenant, Permit]:
     """Authenticate, open the audit event and permit `interaction`, or refuse (401/403)."""
     tenant = _tenant(tenant_slug)
-    pending = audit.begin(tenant.id, interaction, resource_type, request.query_string.decode())
+    pending = audit.begin(
+        tenant.id, interaction, resource_type, request.query_string.decode("utf-8", "replace")
+    )
     _type(resource_type)
     pending.caller = enforcement.authenticate(tenant, request.headers.get("Authorization"))
     permit = enforcement.permit(pending.caller, resource_type, interaction)
@@ -88,23 +86,9 @@ def _served(resource: Served, status: int = 200) -> Response:
 
 
 def _allowed(resources: list[Served], status: int = 200) -> None:
-    """Record the access now: if its event cannot be written, the client gets no data (503)."""
     pending = audit.current()
-    if pending is None:
-        return
-    pending.ids = audit.returned(resources)
-    audit.record(pending, outcome="allowed", status=status)
-    caller = pending.caller
-    if caller is not None and caller.fhir_user and caller.application_id is not None:
-        # Using the app counts its user as active this month (the per-user price model).
-        usage.record_active_user(
-            pending.tenant_id, caller.application_id, caller.fhir_user, utcnow()
-        )
-    try:
-        db.session.flush()
-    except SQLAlchemyError:
-        log.exception("the access could not be audited; no data was returned")
-        raise Unavailable(_("The access could not be recorded: try again.")) from None
+    if pending is not None:
+        audit.allowed(pending, [r.reference for r in resources], status)
 
 
 @bp.errorhandler(DomainError)

@@ -8,15 +8,21 @@ A refused request first forgets whatever it had begun, then records why.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from flask import g, has_request_context, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.enforcement import Caller
-from gateway.models import MAX_AUDITED_IDS, AccessEvent, FhirResource
-from torget.db import db
+from gateway.models import MAX_AUDITED_IDS, AccessEvent
+from marketplace import usage
+from torget.db import db, utcnow
+from torget.errors import Unavailable
 
 MAX_QUERY = 2000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,10 +49,6 @@ def current() -> Pending | None:
     return g.get("gateway_audit") if has_request_context() else None
 
 
-def returned(resources: list[FhirResource]) -> list[str]:
-    return [f"{r.resource_type}/{r.resource_id}" for r in resources][:MAX_AUDITED_IDS]
-
-
 def record(pending: Pending, *, outcome: str, status: int, detail: str = "") -> None:
     caller = pending.caller
     db.session.add(
@@ -68,6 +70,25 @@ def record(pending: Pending, *, outcome: str, status: int, detail: str = "") -> 
             ip=request.remote_addr if has_request_context() else None,
         )
     )
+
+
+def allowed(pending: Pending, references: list[str], status: int) -> None:
+    """Record an allowed access now: if its event cannot be written, it returns no data (503).
+
+    Using an app counts its user as active this month (the per-user price model).
+    """
+    pending.ids = references[:MAX_AUDITED_IDS]
+    record(pending, outcome="allowed", status=status)
+    caller = pending.caller
+    if caller is not None and caller.fhir_user and caller.application_id is not None:
+        usage.record_active_user(
+            pending.tenant_id, caller.application_id, caller.fhir_user, utcnow()
+        )
+    try:
+        db.session.flush()
+    except SQLAlchemyError:
+        log.exception("the access could not be audited; no data was returned")
+        raise Unavailable(_("The access could not be recorded: try again.")) from None
 
 
 def refused(pending: Pending, *, status: int, detail: str) -> None:

@@ -483,3 +483,15 @@ def test_a_users_access_counts_them_active_and_names_them_in_the_audit(client, f
     backend = token("system/Patient.rs")
     assert client.get(url(fhir, "Patient/kari"), headers=bearer(backend)).status_code == 200
     assert events()[-1].fhir_user is None  # a backend service is nobody
+
+
+def test_a_query_that_is_not_utf8_is_no_server_error(client, fhir, token):
+    access = token("user/Observation.rs")
+    # The raw query of the request line, as a WSGI server hands it over (latin-1).
+    response = client.get(
+        url(fhir, "Observation"),
+        headers=bearer(access),
+        environ_overrides={"QUERY_STRING": "code=\xff\xfe&name=%C3%28"},
+    )
+    assert response.status_code == 400  # refused by the shell, before any view reads it
+    assert issues(response)[0]["code"] == "invalid"

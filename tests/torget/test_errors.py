@@ -139,3 +139,11 @@ def test_an_unexpected_error_is_a_500_without_internals(fresh_database, tmp_path
     assert "secret internals" not in page.get_data(as_text=True)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400_not_a_500(client) -> None:
+    # Raw bytes in the request line reach WSGI as latin-1; Werkzeug would fail decoding them.
+    response = client.get("/api/v1/apps", environ_overrides={"QUERY_STRING": "q=\xff"})
+    assert response.status_code == 400
+    page = client.get("/", environ_overrides={"QUERY_STRING": "q=\xff"})
+    assert page.status_code == 400
