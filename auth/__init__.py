@@ -7,11 +7,11 @@ from flask_smorest import Api
 
 
 def init_app(app: Flask, api: Api) -> None:
-    from auth import authorize_views, cli, discovery_views, launch_views, patients, server, views
+    from auth import authorize_views, cli, discovery_views, launch_views, server, views
 
     del authorize_views, launch_views  # imported for their routes on views.bp
     server.create_server(app)
-    patients.init_app(app)
+    # The patient directory (auth.patients) is the gateway's to register.
     app.register_blueprint(views.bp)
     app.register_blueprint(discovery_views.bp)
     app.cli.add_command(cli.keys_cli)

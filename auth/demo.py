@@ -1,28 +1,23 @@
-"""Demo patients for the standalone-launch picker: a dozen per municipality, with encounters.
+"""The first dozen demo patients of each municipality, with their encounters.
 
 Every person here is invented. The fødselsnumre are synthetic: they have the
 real shape (birth date, individual number, two mod-11 check digits) so the
 picker and the apps can check them, and so any of them could by chance be a
-real person's number; they must never leave a demo or test system. Loaded by
-`torget demo load`; idempotent: patients and encounters already there (by id)
-are kept as they are.
+real person's number; they must never leave a demo or test system. The
+gateway's generator (gateway/synthetic.py) makes them FHIR resources, with
+more patients beside them, and `torget demo load` stores them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from auth.models import DirectoryEncounter, DirectoryPatient
 from marketplace import enablements
 from marketplace.demo import FKJ_MUNICIPALITIES, SANDBOX
 from marketplace.models import Tenant
 from marketplace.tenants import find_by_slug
-from torget.db import db
 
 PATIENTS_PER_TENANT = 12
 # Encounters are dated back from a fixed day, not today, so every load writes the same rows;
@@ -160,45 +155,3 @@ def demo_tenants() -> list[Tenant]:
     slugs += [SANDBOX[0], enablements.sandbox_tenant_slug()]
     found = (find_by_slug(slug) for slug in dict.fromkeys(slugs))
     return [tenant for tenant in found if tenant is not None]
-
-
-def load(tenants: Iterable[Tenant]) -> int:
-    """Give each tenant its demo patients and encounters; return how many patients were new."""
-    created = 0
-    for tenant in tenants:
-        patients = set(
-            db.session.scalars(
-                select(DirectoryPatient.fhir_id).where(DirectoryPatient.tenant_id == tenant.id)
-            )
-        )
-        encounters = set(
-            db.session.scalars(
-                select(DirectoryEncounter.fhir_id).where(DirectoryEncounter.tenant_id == tenant.id)
-            )
-        )
-        for patient in patients_for(tenant.slug):
-            if patient.id not in patients:
-                db.session.add(
-                    DirectoryPatient(
-                        tenant_id=tenant.id,
-                        fhir_id=patient.id,
-                        name=patient.name,
-                        birth_date=patient.birth_date,
-                        identifier=patient.identifier,
-                        gender=patient.gender,
-                    )
-                )
-                created += 1
-            db.session.add_all(
-                DirectoryEncounter(
-                    tenant_id=tenant.id,
-                    fhir_id=encounter.id,
-                    patient_fhir_id=patient.id,
-                    description=encounter.description,
-                    status=encounter.status,
-                    start=encounter.start,
-                )
-                for encounter in patient.encounters
-                if encounter.id not in encounters
-            )
-    return created

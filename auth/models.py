@@ -170,34 +170,3 @@ class AuthEvent(db.Model):
     grant_type: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str | None] = mapped_column(String(45))
-
-
-class DirectoryPatient(db.Model):
-    """A patient the standalone picker can offer, until the gateway's store serves them.
-
-    Behind `auth.patients.PatientDirectory`: the picker never reads this table itself.
-    """
-
-    __table_args__ = (UniqueConstraint("tenant_id", "fhir_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
-    fhir_id: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    birth_date: Mapped[dt.date | None] = mapped_column()
-    identifier: Mapped[str | None] = mapped_column(String(11))  # a synthetic fødselsnummer
-    gender: Mapped[str | None] = mapped_column(String(16))
-
-
-class DirectoryEncounter(db.Model):
-    """An encounter the picker can offer for `launch/encounter`, beside `DirectoryPatient`."""
-
-    __table_args__ = (UniqueConstraint("tenant_id", "fhir_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
-    fhir_id: Mapped[str] = mapped_column(String(64))
-    patient_fhir_id: Mapped[str] = mapped_column(String(64), index=True)
-    description: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(32))
-    start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

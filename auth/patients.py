@@ -1,9 +1,8 @@
 """The patient directory: whom a clinician can pick for `launch/patient` and `launch/encounter`.
 
-`auth` declares the interface; the gateway will implement it over its FHIR
-store. Until then `TablePatientDirectory` serves it from two small tables of
-synthetic patients (`auth.demo`). The picker and the EPJ launcher ask
-`directory()`, never a table.
+`auth` declares the interface and the rules for reading a search text; the
+gateway implements it over its FHIR store or the upstream FHIR server
+(gateway/directory.py). The picker and the EPJ launcher ask `directory()`.
 """
 
 from __future__ import annotations
@@ -17,12 +16,8 @@ from typing import Protocol
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from auth.models import DirectoryEncounter, DirectoryPatient
 from marketplace.models import Tenant
-from marketplace.tenants import norwegian_sort_key
-from torget.db import db
 from torget.errors import Invalid
 
 EXTENSION = "torget_patient_directory"
@@ -135,84 +130,11 @@ def name_matches(name: str, words: Iterable[str]) -> bool:
     return all(any(part.startswith(word) for part in parts) for word in words)
 
 
-class TablePatientDirectory:
-    """The directory over `DirectoryPatient` and `DirectoryEncounter`, until the gateway's.
-
-    Name matching and ordering happen here, not in SQL: SQLite's lower() folds
-    ASCII only (it would miss "øde" in "Ødegård"), and neither database orders
-    æ, ø, å as Norwegian does. The tables hold a few dozen synthetic patients
-    per tenant; identifier and birth-date searches still narrow in SQL.
-    """
-
-    def search(self, tenant: Tenant, text: str, *, limit: int = 20) -> list[PatientSummary]:
-        query = parse_search(text, limit)
-        statement = select(DirectoryPatient).where(DirectoryPatient.tenant_id == tenant.id)
-        if query.identifier is not None:
-            statement = statement.where(DirectoryPatient.identifier == query.identifier)
-        elif query.birth_date is not None:
-            statement = statement.where(DirectoryPatient.birth_date == query.birth_date)
-        found = [p for p in db.session.scalars(statement) if name_matches(p.name, query.words)]
-        found.sort(key=lambda p: (norwegian_sort_key(p.name), p.fhir_id))
-        return [_patient(p) for p in found[:limit]]
-
-    def get(self, tenant: Tenant, patient_id: str) -> PatientSummary | None:
-        found = db.session.scalar(
-            select(DirectoryPatient).where(
-                DirectoryPatient.tenant_id == tenant.id, DirectoryPatient.fhir_id == patient_id
-            )
-        )
-        return _patient(found) if found else None
-
-    def encounters(
-        self, tenant: Tenant, patient_id: str, *, limit: int = 20
-    ) -> list[EncounterSummary]:
-        check_limit(limit)
-        found = db.session.scalars(
-            select(DirectoryEncounter)
-            .where(
-                DirectoryEncounter.tenant_id == tenant.id,
-                DirectoryEncounter.patient_fhir_id == patient_id,
-            )
-            .order_by(DirectoryEncounter.start.desc().nulls_last(), DirectoryEncounter.fhir_id)
-            .limit(limit)
-        )
-        return [_encounter(e) for e in found]
-
-    def encounter(self, tenant: Tenant, encounter_id: str) -> EncounterSummary | None:
-        found = db.session.scalar(
-            select(DirectoryEncounter).where(
-                DirectoryEncounter.tenant_id == tenant.id,
-                DirectoryEncounter.fhir_id == encounter_id,
-            )
-        )
-        return _encounter(found) if found else None
-
-
-def _patient(row: DirectoryPatient) -> PatientSummary:
-    return PatientSummary(
-        id=row.fhir_id,
-        name=row.name,
-        birth_date=row.birth_date,
-        gender=row.gender,
-        identifier=row.identifier,
-    )
-
-
-def _encounter(row: DirectoryEncounter) -> EncounterSummary:
-    return EncounterSummary(
-        id=row.fhir_id,
-        patient_id=row.patient_fhir_id,
-        description=row.description,
-        status=row.status,
-        start=row.start,
-    )
-
-
 def directory() -> PatientDirectory:
     """The application's patient directory."""
     return current_app.extensions[EXTENSION]
 
 
-def init_app(app: Flask, implementation: PatientDirectory | None = None) -> None:
-    """Serve the directory from `implementation` (the gateway's), else from the tables."""
-    app.extensions[EXTENSION] = implementation or TablePatientDirectory()
+def init_app(app: Flask, implementation: PatientDirectory) -> None:
+    """Serve the directory from `implementation` (the gateway registers its own)."""
+    app.extensions[EXTENSION] = implementation

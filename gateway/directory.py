@@ -59,7 +59,9 @@ class StorePatientDirectory:
             prefix = prefix.replace("%", "\\%").replace("_", "\\_")
             statement = statement.where(
                 FhirResource.id.in_(
-                    _indexed(tenant, "name", FhirIndex.value.like(f"{prefix}%", escape="\\"))
+                    # Contains, not starts with: "marie" is a part of "anne-marie";
+                    # the exact rule (each word begins a part) is name_matches below.
+                    _indexed(tenant, "name", FhirIndex.value.like(f"%{prefix}%", escape="\\"))
                 )
             )
         rows = db.session.scalars(statement.limit(MAX_CANDIDATES))

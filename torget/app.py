@@ -132,7 +132,6 @@ def load_demo() -> None:
         )
         enabled = marketplace_demo.load_enablements()
         marketplace_demo.load_joint()
-        auth_demo.load(auth_demo.demo_tenants())
         fhir_resources = gateway_demo.load(auth_demo.demo_tenants())
         # A demo instance signs tokens from the start; production rotates by command.
         auth_keys.ensure_current()

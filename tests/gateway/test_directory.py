@@ -1,4 +1,5 @@
-"""The patient directory behind the standalone picker, and the demo patients it serves."""
+"""The patient directory over the FHIR store: whom the standalone picker and the EPJ launcher
+find, and the demo patients it serves."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from auth import demo, patients
-from auth.models import DirectoryEncounter, DirectoryPatient
-from auth.patients import EncounterSummary, PatientSummary, TablePatientDirectory
+from auth.patients import EncounterSummary, PatientSummary
+from gateway.directory import StorePatientDirectory
+from gateway.models import FhirResource
 from marketplace import tenants
 from marketplace.demo import FKJ_MUNICIPALITIES, SANDBOX
+from tests.factories.gateway import add_encounter, add_patient
 from tests.factories.marketplace import TenantFactory
 from torget.db import db
 from torget.errors import Invalid
@@ -23,30 +26,14 @@ KARI = "01034444230"
 
 
 def _patient(tenant, fhir_id, name, birth_date=None, identifier=None, gender=None) -> None:
-    db.session.add(
-        DirectoryPatient(
-            tenant_id=tenant.id,
-            fhir_id=fhir_id,
-            name=name,
-            birth_date=birth_date,
-            identifier=identifier,
-            gender=gender,
-        )
+    add_patient(
+        tenant.id, fhir_id, name, birth_date=birth_date, identifier=identifier, gender=gender
     )
     db.session.flush()
 
 
 def _encounter(tenant, fhir_id, patient_id, start, description="Legevakt") -> None:
-    db.session.add(
-        DirectoryEncounter(
-            tenant_id=tenant.id,
-            fhir_id=fhir_id,
-            patient_fhir_id=patient_id,
-            description=description,
-            status="finished",
-            start=start,
-        )
-    )
+    add_encounter(tenant.id, fhir_id, patient_id, description, start=start)
     db.session.flush()
 
 
@@ -67,7 +54,7 @@ def home():
 
 
 def _search(tenant, text, **kwargs) -> list[str]:
-    return [p.id for p in TablePatientDirectory().search(tenant, text, **kwargs)]
+    return [p.id for p in StorePatientDirectory().search(tenant, text, **kwargs)]
 
 
 def test_every_word_must_begin_a_part_of_the_name_in_any_case(home) -> None:
@@ -101,7 +88,7 @@ def test_an_empty_search_lists_by_norwegian_name_order_then_id(home) -> None:
 
 def test_an_eleven_digit_identifier_finds_exactly_its_patient(home) -> None:
     tenant, neighbour = home
-    (found,) = TablePatientDirectory().search(tenant, f" {KARI} ")
+    (found,) = StorePatientDirectory().search(tenant, f" {KARI} ")
     assert found == PatientSummary(
         id="pas-1",
         name="Kari Nordmann",
@@ -132,14 +119,14 @@ def test_a_date_nobody_was_born_on_finds_nobody(home) -> None:
 def test_a_date_that_does_not_exist_is_invalid(home, text) -> None:
     tenant, _neighbour = home
     with pytest.raises(Invalid) as caught:
-        TablePatientDirectory().search(tenant, text)
+        StorePatientDirectory().search(tenant, text)
     assert caught.value.fields == {"text": ["There is no such date."]}
 
 
 @pytest.mark.parametrize("limit", [0, -1, 51, 1000])
 def test_a_limit_outside_one_to_fifty_is_invalid(home, limit) -> None:
     tenant, _neighbour = home
-    directory = TablePatientDirectory()
+    directory = StorePatientDirectory()
     with pytest.raises(Invalid) as caught:
         directory.search(tenant, "kari", limit=limit)
     assert caught.value.fields == {"limit": ["Ask for between 1 and 50 results."]}
@@ -152,20 +139,20 @@ def test_the_limits_themselves_are_allowed(home) -> None:
     tenant, _neighbour = home
     assert len(_search(tenant, "", limit=1)) == 1
     assert len(_search(tenant, "", limit=50)) == 6
-    assert TablePatientDirectory().encounters(tenant, "pas-1", limit=50) == []
+    assert StorePatientDirectory().encounters(tenant, "pas-1", limit=50) == []
 
 
 def test_a_search_over_a_hundred_characters_is_invalid(home) -> None:
     tenant, _neighbour = home
     assert _search(tenant, "k" * 100) == []
     with pytest.raises(Invalid) as caught:
-        TablePatientDirectory().search(tenant, "k" * 101)
+        StorePatientDirectory().search(tenant, "k" * 101)
     assert caught.value.fields == {"text": ["A search is at most 100 characters."]}
 
 
 def test_get_reads_only_the_tenants_own_patient(home) -> None:
     tenant, neighbour = home
-    directory = TablePatientDirectory()
+    directory = StorePatientDirectory()
     mine = directory.get(tenant, "pas-1")
     assert mine is not None
     assert mine.identifier == KARI
@@ -188,7 +175,7 @@ def test_encounters_are_the_patients_own_newest_first(home) -> None:
     _encounter(tenant, "enc-undated", "pas-1", None)
     _encounter(tenant, "enc-ola", "pas-2", at)
     _encounter(neighbour, "enc-nabo", "pas-1", at + dt.timedelta(days=1))
-    directory = TablePatientDirectory()
+    directory = StorePatientDirectory()
 
     found = directory.encounters(tenant, "pas-1")
     assert [e.id for e in found] == ["enc-new", "enc-old", "enc-undated"]
@@ -210,7 +197,7 @@ def test_an_encounter_is_found_only_in_its_tenant(home) -> None:
     at = dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC)
     _encounter(tenant, "enc-1", "pas-1", at)
     _encounter(neighbour, "enc-2", "pas-1", at)
-    directory = TablePatientDirectory()
+    directory = StorePatientDirectory()
     assert directory.encounter(tenant, "enc-1") == EncounterSummary(
         "enc-1", "pas-1", "Legevakt", "finished", at
     )
@@ -219,15 +206,17 @@ def test_an_encounter_is_found_only_in_its_tenant(home) -> None:
     assert directory.encounter(tenant, "enc-404") is None
 
 
-def test_the_app_serves_the_tables_unless_given_another_directory() -> None:
+def test_the_app_serves_the_directory_it_is_given() -> None:
     app = Flask("probe")
-    patients.init_app(app)
-    with app.app_context():
-        assert isinstance(patients.directory(), TablePatientDirectory)
-    other = TablePatientDirectory()
+    other = StorePatientDirectory()
     patients.init_app(app, other)
     with app.app_context():
         assert patients.directory() is other
+
+
+def test_the_app_finds_patients_in_the_fhir_store(app) -> None:
+    with app.app_context():
+        assert isinstance(patients.directory(), StorePatientDirectory)
 
 
 # --- demo patients -------------------------------------------------------------------------
@@ -284,57 +273,34 @@ def test_demo_patients_are_the_same_every_time_and_differ_by_municipality() -> N
         assert all(e.status == "finished" for e in patient.encounters[:-1])
 
 
-def _rows() -> dict[str, list[tuple[str, ...]]]:
-    return {
-        model.__name__: sorted(
-            tuple(str(getattr(row, c.key)) for c in sa.inspect(model).columns)
-            for row in db.session.scalars(sa.select(model))
-        )
-        for model in (DirectoryPatient, DirectoryEncounter)
-    }
+def _patients() -> list[tuple[int, str, str]]:
+    rows = db.session.execute(
+        sa.select(FhirResource.tenant_id, FhirResource.resource_id, FhirResource.version_id)
+        .where(FhirResource.resource_type == "Patient")
+        .order_by(FhirResource.tenant_id, FhirResource.resource_id)
+    )
+    return [tuple(row) for row in rows]
 
 
 def test_demo_load_gives_every_municipality_and_the_sandbox_patients_once(runner) -> None:
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
     assert [t.slug for t in demo.demo_tenants()] == DEMO_SLUGS
-    before = _rows()
-    encounters = sum(len(p.encounters) for s in DEMO_SLUGS for p in demo.patients_for(s))
-    assert len(before["DirectoryPatient"]) == 12 * len(DEMO_SLUGS)
-    assert len(before["DirectoryEncounter"]) == encounters
-    for row in db.session.scalars(sa.select(DirectoryPatient)):
-        assert _valid_fodselsnummer(row.identifier)
-
+    before = _patients()
+    assert len(before) >= 50 * len(DEMO_SLUGS)
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
-    db.session.expire_all()
-    assert _rows() == before
+    assert _patients() == before
 
     # The picker finds them through the directory, in the right municipality only.
     sandbox = tenants.get_by_slug("sandkasse")
     oslo = tenants.get_by_slug("oslo")
     wanted = demo.patients_for("sandkasse")[0]
-    directory = TablePatientDirectory()
+    directory = StorePatientDirectory()
     assert wanted.id in [p.id for p in directory.search(sandbox, wanted.name)]
     assert [p.id for p in directory.search(sandbox, wanted.identifier)] == [wanted.id]
+    assert _valid_fodselsnummer(directory.get(sandbox, wanted.id).identifier)
     assert directory.search(oslo, wanted.identifier) == []
     assert [e.id for e in directory.encounters(sandbox, wanted.id)] == [
         e.id for e in reversed(wanted.encounters)
     ]
-
-
-def test_load_adds_only_what_is_missing() -> None:
-    tenant = TenantFactory()
-    assert demo.load([tenant]) == 12
-    assert demo.load([tenant]) == 0
-    before = _rows()
-    first = demo.patients_for(tenant.slug)[0]
-    db.session.execute(sa.delete(DirectoryPatient).where(DirectoryPatient.fhir_id == first.id))
-    db.session.execute(
-        sa.delete(DirectoryEncounter).where(DirectoryEncounter.fhir_id == first.encounters[0].id)
-    )
-    assert demo.load([tenant]) == 1
-    after = _rows()
-    # The same rows; only the re-created ones have new primary keys (column 0).
-    for model in ("DirectoryPatient", "DirectoryEncounter"):
-        assert sorted(row[1:] for row in after[model]) == sorted(row[1:] for row in before[model])
