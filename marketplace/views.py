@@ -71,14 +71,21 @@ def tenant_home(tenant: str) -> ResponseReturnValue:
         tenant=found,
         members=tenants.members(found) if is_admin else [],
         is_admin=is_admin,
-        # Pages of later packages (the gateway's audit) add their own links here.
+        # Pages of later packages (the gateway's audit, the journal launcher) add links here.
         admin_links=current_app.extensions.get(ADMIN_LINKS, []) if is_admin else [],
+        clinician_links=current_app.extensions.get(CLINICIAN_LINKS, []),
     )
 
 
 ADMIN_LINKS = "torget_tenant_admin_links"
+CLINICIAN_LINKS = "torget_tenant_clinician_links"
 
 
 def add_admin_link(app: Flask, endpoint: str, label: object) -> None:
     """A link on the municipal admin's start page to `endpoint` (which takes `tenant`)."""
     app.extensions.setdefault(ADMIN_LINKS, []).append((endpoint, label))
+
+
+def add_clinician_link(app: Flask, endpoint: str, label: object) -> None:
+    """A link on the municipality's page for its health personnel (`endpoint` takes `tenant`)."""
+    app.extensions.setdefault(CLINICIAN_LINKS, []).append((endpoint, label))
