@@ -39,7 +39,7 @@ demo: migrate
 
 # The daily jobs run beside the server (make run has no cron; production uses
 # the Kubernetes CronJob in deploy/k8s/), and stop with it.
-run: demo
+run: demo node-deps
 	export TORGET_ENV=$${TORGET_ENV:-development} TORGET_DEMO=1; \
 	$(BIN)/torget catalog check-expiry --repeat-hours 24 & jobs=$$!; \
 	trap 'kill $$jobs 2>/dev/null' EXIT; \

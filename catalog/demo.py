@@ -58,6 +58,17 @@ class DemoApp:
     releases: tuple[DemoRelease, ...]
     launch_modes: tuple[str, ...] = ("ehr", "standalone")
     data_use: str = ""
+    # The folder of examples/ a demo Torget serves the app from (torget/pilot_apps.py);
+    # None: the app lives at https://<slug>.example, which nothing answers.
+    served_from: str | None = None
+
+
+def pilot_launch_url(base_url: str, folder: str) -> str:
+    return f"{base_url}/examples/{folder}/launch.html"
+
+
+def pilot_redirect_uri(base_url: str, folder: str) -> str:
+    return f"{base_url}/examples/{folder}/index.html"
 
 
 VENDORS = (
@@ -71,8 +82,9 @@ VENDORS = (
 
 _NEWS2_BASE = "launch openid fhirUser patient/Patient.r patient/Observation.rs?category=vital-signs"
 _OVERSIKT_BASE = (
-    "launch openid fhirUser patient/Patient.r patient/EpisodeOfCare.rs "
-    "patient/CarePlan.rs patient/ServiceRequest.rs"
+    "launch launch/patient openid fhirUser patient/Patient.r patient/EpisodeOfCare.rs "
+    "patient/CarePlan.rs patient/ServiceRequest.rs patient/Organization.rs "
+    "patient/Practitioner.rs"
 )
 _MEDS = (
     "launch openid fhirUser patient/Patient.r patient/MedicationStatement.rs "
@@ -125,11 +137,13 @@ APPS = (
             "Leser pasientens vitale målinger og navn for å regne ut NEWS2. Fra versjon 1.2 "
             "skriver appen skåren tilbake som en observasjon. Ingen data lagres hos Nordlys."
         ),
+        served_from="news2",
     ),
     DemoApp(
         vendor="fjordkode",
         slug="tjenesteoversikt",
-        client_type="confidential_secret",
+        # A browser app with PKCE: a page cannot keep a secret.
+        client_type="public",
         listing=Listing(
             name="Tjenesteoversikt",
             summary_nb="Én oversikt over de kommunale tjenestene pasienten mottar.",
@@ -155,11 +169,11 @@ APPS = (
             DemoRelease("1.0.0", _OVERSIKT_BASE, S.CERTIFIED, notes="Første utgave."),
             DemoRelease("1.1.0", _OVERSIKT_BASE + " patient/Encounter.rs", S.IN_REVIEW),
         ),
-        launch_modes=("ehr",),
         data_use=(
             "Leser pasientens behandlingsforløp, planer og henvisninger for å vise hvilke "
             "tjenester pasienten får. Skriver ingenting."
         ),
+        served_from="tjenesteoversikt",
     ),
     DemoApp(
         vendor="medisinsk-innsikt",
@@ -314,9 +328,14 @@ def _demo_jwks() -> dict[str, object]:
 def _release_input(demo_app: DemoApp, demo: DemoRelease) -> ReleaseInput:
     backend = demo_app.client_type == "backend"
     host = f"https://{demo_app.slug}.example"
+    launch, redirect = f"{host}/launch", f"{host}/callback"
+    if demo_app.served_from is not None:
+        base = current_app.config["TORGET"].base_url
+        launch = pilot_launch_url(base, demo_app.served_from)
+        redirect = pilot_redirect_uri(base, demo_app.served_from)
     return ReleaseInput(
-        launch_url=None if backend else f"{host}/launch",
-        redirect_uris=None if backend else [f"{host}/callback"],
+        launch_url=None if backend else launch,
+        redirect_uris=None if backend else [redirect],
         jwks=_demo_jwks() if backend else None,
         scopes=demo.scopes,
         launch_modes=list(demo_app.launch_modes),

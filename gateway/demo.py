@@ -11,20 +11,24 @@ index rows per municipality would otherwise take a minute).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import exists, insert, select, text
 
 from accounts.demo import DEMO_USERS
+from auth.demo import ANCHOR
 from gateway import search_params, synthetic
 from gateway.models import FhirIndex, FhirResource, FhirVersion
 from gateway.store import index_rows
 from gateway.validation import validate
 from marketplace.models import Tenant
-from torget.db import db
+from torget.db import db, utcnow
 
-# The demo's resources were all last updated at the generator's anchor time.
-LOADED_AT = dt.datetime(2026, 11, 2, 7, tzinfo=dt.UTC)
+# A dateTime with a time and a zone: the demo's clinical times (dates alone, such as a
+# birth date or the day a service began, stay as generated).
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
 
 
 def clinicians_of(slug: str) -> list[synthetic.Clinician]:
@@ -36,13 +40,23 @@ def clinicians_of(slug: str) -> list[synthetic.Clinician]:
     ]
 
 
-def load(tenants: Iterable[Tenant]) -> int:
-    """Give each tenant without FHIR data its demo resources; return how many were written."""
+def load(tenants: Iterable[Tenant], *, now: dt.datetime | None = None) -> int:
+    """Give each tenant without FHIR data its demo resources; return how many were written.
+
+    The generator dates everything back from a fixed anchor (the same data on
+    every machine); the load moves the clinical times forward by whole days,
+    as far as it can without passing `now`, so the newest vital signs are at
+    most a day old and NEWS2 has current readings to score. A day later they
+    are a day older, as they would be.
+    """
+    now = now or utcnow()
+    # Whole days, and never past now: no reading may lie in the future.
+    shift = dt.timedelta(days=(now - ANCHOR) // dt.timedelta(days=1))
     written = 0
     for tenant in tenants:
         has_data = db.session.scalar(select(exists().where(FhirResource.tenant_id == tenant.id)))
         if not has_data:
-            written += _load_one(tenant)
+            written += _load_one(tenant, shift, ANCHOR + shift)
     connection = db.session.connection()
     if written and connection.dialect.name == "postgresql":
         # Without statistics the planner scans the index table for every search
@@ -51,8 +65,21 @@ def load(tenants: Iterable[Tenant]) -> int:
     return written
 
 
-def _load_one(tenant: Tenant) -> int:
-    resources = synthetic.generate(tenant.slug, clinicians=clinicians_of(tenant.slug))
+def shifted(value: Any, shift: dt.timedelta) -> Any:
+    """`value` (FHIR JSON) with every instant moved by `shift`."""
+    if isinstance(value, dict):
+        return {k: shifted(v, shift) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shifted(v, shift) for v in value]
+    if isinstance(value, str) and _INSTANT.fullmatch(value):
+        moved = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) + shift
+        return moved.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _load_one(tenant: Tenant, shift: dt.timedelta, loaded_at: dt.datetime) -> int:
+    generated = synthetic.generate(tenant.slug, clinicians=clinicians_of(tenant.slug))
+    resources = [shifted(r, shift) for r in generated]
     connection = db.session.connection()
     connection.execute(
         insert(FhirResource),
@@ -62,7 +89,7 @@ def _load_one(tenant: Tenant) -> int:
                 "resource_type": r["resourceType"],
                 "resource_id": r["id"],
                 "version_id": 1,
-                "last_updated": LOADED_AT,
+                "last_updated": loaded_at,
                 "patient_id": search_params.compartment_patient(r),
                 "content": validate(r["resourceType"], r),
             }
@@ -83,7 +110,7 @@ def _load_one(tenant: Tenant) -> int:
             {
                 "resource_pk": keys[(r["resourceType"], r["id"])],
                 "version_id": 1,
-                "last_updated": LOADED_AT,
+                "last_updated": loaded_at,
                 "method": "POST",
                 "content": r,
             }

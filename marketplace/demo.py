@@ -73,8 +73,8 @@ class DemoEnablement:
 
 _NEWS2 = "launch openid fhirUser patient/Patient.r patient/Observation.rs?category=vital-signs"
 _OVERSIKT = (
-    "launch openid fhirUser patient/Patient.r patient/EpisodeOfCare.rs patient/CarePlan.rs "
-    "patient/ServiceRequest.rs"
+    "launch launch/patient openid fhirUser patient/Patient.r patient/EpisodeOfCare.rs "
+    "patient/CarePlan.rs patient/ServiceRequest.rs patient/Organization.rs patient/Practitioner.rs"
 )
 
 # Oslo stays on NEWS2 Varsel 1.0.0: 1.1.0 asks for launch/patient, not yet approved

@@ -31,6 +31,7 @@ from torget import (
     i18n,
     limits,
     operations,
+    pilot_apps,
     ratelimit,
     request_log,
 )
@@ -69,6 +70,7 @@ def create_app(
     marketplace.init_app(app, rest)
     auth.init_app(app, rest)
     gateway.init_app(app)
+    pilot_apps.init_app(app)
     # Last, so the user is known when the endpoint's rule runs.
     access.init_app(app)
     app.after_request(_security_headers)

@@ -36,12 +36,15 @@ export function personName(resource) {
   return text.trim() || null;
 }
 
+// "Type/id" at the end of a relative or absolute reference, with an optional "/_history/n".
+const REFERENCE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
 /**
  * The id a Reference points to when it points to a `type`: "Organization/org-1" (relative,
  * absolute or versioned) -> "org-1"; null for another type, a contained or a missing reference.
  */
 export function referenceId(reference, type) {
   const text = reference && typeof reference.reference === "string" ? reference.reference : "";
-  const match = text.match(/(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/);
+  const match = text.match(REFERENCE);
   return match && match[1] === type ? match[2] : null;
 }

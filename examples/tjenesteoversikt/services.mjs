@@ -15,6 +15,9 @@ export const UNKNOWN_SERVICE = "Ukjent tjeneste";
 
 const NUMBER = new Intl.NumberFormat("nb-NO");
 
+// EpisodeOfCare status -> the label. Finished and cancelled are "ended"; planned, waitlist and
+// onhold are neither active nor ended ("other"), and sort among the ended.
+const ENDED = new Set(["finished", "cancelled"]);
 const EPISODE_STATUS = {
   active: "Aktiv",
   finished: "Avsluttet",
@@ -39,9 +42,9 @@ const REQUEST_STATUS = {
  * search results flattened together); types other than EpisodeOfCare, CarePlan,
  * ServiceRequest, Organization and Practitioner are ignored.
  *
- * Returns { empty, message, activeCount, endedCount, services }: `services` holds one entry
- * per EpisodeOfCare, active ones first, then by start, newest first; when there is none,
- * `empty` is true and `message` says so in words for the user.
+ * Returns { empty, message, activeCount, endedCount, otherCount, services }: `services` holds
+ * one entry per EpisodeOfCare (see serviceEntry), active ones first, then by start, newest
+ * first; when there is none, `empty` is true and `message` says so in words for the user.
  */
 export function buildServiceOverview(resources) {
   const found = byType(resources);
@@ -53,27 +56,26 @@ export function buildServiceOverview(resources) {
       serviceEntry(episode, { organizations, practitioners, found, episodes }),
     )
     .sort(compareServices);
-  const activeCount = services.filter((service) => service.active).length;
+  const counted = (status) => services.filter((service) => service.status === status).length;
   return {
     empty: services.length === 0,
     message: services.length === 0 ? NO_SERVICES_MESSAGE : null,
-    activeCount,
-    endedCount: services.length - activeCount,
+    activeCount: counted("active"),
+    endedCount: counted("ended"),
+    otherCount: counted("other"),
     services,
   };
 }
 
 /**
- * The ids of the Practitioners the services refer to (care managers, care plan authors,
- * decision requesters) that `resources` lacks: the gateway cannot _include them, so the
- * page reads them one by one.
+ * The ids of the Practitioners the services name (care managers, decision requesters) that
+ * `resources` lacks: the gateway cannot _include them, so the page reads them one by one.
  */
 export function missingPractitionerIds(resources) {
   const found = byType(resources);
   const present = new Set(found.Practitioner.map((practitioner) => practitioner.id));
   const references = [
     ...found.EpisodeOfCare.map((episode) => episode.careManager),
-    ...found.CarePlan.map((plan) => plan.author),
     ...found.ServiceRequest.map((request) => request.requester),
   ];
   const ids = references
@@ -132,11 +134,16 @@ export function summaryText(overview) {
     return NO_SERVICES_MESSAGE;
   }
   const count = (n, one, many) => `${NUMBER.format(n)} ${n === 1 ? one : many}`;
-  const total = overview.activeCount + overview.endedCount;
-  return (
-    `${count(total, "tjeneste", "tjenester")}: ${count(overview.activeCount, "aktiv", "aktive")}, ` +
-    `${count(overview.endedCount, "avsluttet", "avsluttede")}.`
-  );
+  const { activeCount, endedCount, otherCount = 0 } = overview;
+  const total = count(activeCount + endedCount + otherCount, "tjeneste", "tjenester");
+  const parts = [
+    count(activeCount, "aktiv", "aktive"),
+    count(endedCount, "avsluttet", "avsluttede"),
+  ];
+  if (otherCount > 0) {
+    parts.push(count(otherCount, "planlagt eller satt på vent", "planlagte eller satt på vent"));
+  }
+  return `${total}: ${parts.join(", ")}.`;
 }
 
 /** The name of a service: its EpisodeOfCare's type text (or coding display). */
@@ -147,6 +154,13 @@ export function serviceName(episode) {
 
 // --- One service -------------------------------------------------------------------------
 
+/**
+ * One service: { id, name, active, status ("active", "ended" or "other"), statusLabel, since,
+ * ended (dd.mm.yyyy or null), startKey (the start as YYYY-MM-DD, for sorting), unit { name,
+ * known, phone, email }, careManager, carePlan { title, description, statusLabel } or null,
+ * decision { text, statusLabel, authored, requester } or null }. Phone and e-mail are
+ * { text, href } or null.
+ */
 function serviceEntry(episode, { organizations, practitioners, found, episodes }) {
   const period = episode.period || {};
   const active = episode.status === "active";
@@ -156,7 +170,7 @@ function serviceEntry(episode, { organizations, practitioners, found, episodes }
     id: episode.id,
     name: serviceName(episode),
     active,
-    status: active ? "active" : "ended",
+    status: active ? "active" : ENDED.has(episode.status) ? "ended" : "other",
     statusLabel: EPISODE_STATUS[episode.status] || "Ukjent status",
     since: formatDate(period.start),
     ended: formatDate(period.end),

@@ -8,6 +8,7 @@ import pytest
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from sqlalchemy import func, select
 
+from auth.demo import ANCHOR
 from gateway import demo, synthetic
 from gateway.directory import StorePatientDirectory
 from gateway.metadata import capability_statement
@@ -61,7 +62,7 @@ def test_the_directory_lists_a_patients_encounters(db_session, fhir):
 def test_the_demo_load_writes_each_municipality_once(db_session):
     tenant = TenantFactory()
     expected = synthetic.generate(tenant.slug, clinicians=demo.clinicians_of(tenant.slug))
-    assert demo.load([tenant]) == len(expected)
+    assert demo.load([tenant], now=ANCHOR) == len(expected)  # loaded on the anchor's day
     assert demo.load([tenant]) == 0
     stored = db.session.scalar(
         select(func.count()).select_from(FhirResource).where(FhirResource.tenant_id == tenant.id)
@@ -78,3 +79,29 @@ def test_the_demo_load_writes_each_municipality_once(db_session):
         )
     )
     assert row.content == first
+
+
+def test_the_demo_load_moves_clinical_times_to_the_day_it_runs(db_session):
+    tenant = TenantFactory()
+    demo.load([tenant], now=ANCHOR + dt.timedelta(days=10, hours=5))
+    generated = {
+        (r["resourceType"], r["id"]): r
+        for r in synthetic.generate(tenant.slug, clinicians=demo.clinicians_of(tenant.slug))
+    }
+    rows = db.session.scalars(
+        select(FhirResource).where(
+            FhirResource.tenant_id == tenant.id,
+            FhirResource.resource_type.in_(["Observation", "Patient"]),
+        )
+    )
+    moved = 0
+    for row in rows:
+        before = generated[(row.resource_type, row.resource_id)]
+        if row.resource_type == "Patient":
+            assert row.content["birthDate"] == before["birthDate"]  # a date stays
+            continue
+        was = dt.datetime.fromisoformat(before["effectiveDateTime"].replace("Z", "+00:00"))
+        now = dt.datetime.fromisoformat(row.content["effectiveDateTime"].replace("Z", "+00:00"))
+        assert now - was == dt.timedelta(days=10)  # whole days: the times of day stay
+        moved += 1
+    assert moved > 100
