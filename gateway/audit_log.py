@@ -205,6 +205,14 @@ def search(
     return _read(_rows(conditions).offset(offset).limit(limit)), total
 
 
+def get(tenant: Tenant, event_id: str) -> AuditRow | None:
+    """One of `tenant`'s events by its id; None for another municipality's or none."""
+    if not event_id.isdigit() or len(event_id) > 18:
+        return None
+    found = _read(_rows([AccessEvent.tenant_id == tenant.id, AccessEvent.id == int(event_id)]))
+    return found[0] if found else None
+
+
 def applications(tenant: Tenant) -> list[tuple[str, str]]:
     """(slug, name) of the apps the filter offers: those with events here or enabled here."""
     with_events = select(AccessEvent.application_id).where(AccessEvent.tenant_id == tenant.id)

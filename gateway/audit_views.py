@@ -192,6 +192,19 @@ def audit_events(tenant: str) -> Response:
     return fhir_response(_bundle(found.slug, params, wanted, rows, total))
 
 
+@bp.get("/fhir/<tenant>/AuditEvent/<event_id>")
+@public  # the operator's API token is checked in the view, as for the search
+def audit_event_read(tenant: str, event_id: str) -> Response:
+    refusal = _operator_refusal()
+    if refusal is not None:
+        return refusal
+    found = tenant_by_slug(tenant)
+    row = audit_log.get(found, event_id) if found is not None else None
+    if row is None:
+        raise NotFound(f"There is no AuditEvent with the id {event_id[:64]}.")
+    return fhir_response(audit_event(row, issuer()))
+
+
 def _operator_refusal() -> Response | None:
     """401 without a live Torget API token, 403 for one of anyone but an operator; else None."""
     token = status.bearer(request.headers.get("Authorization"))

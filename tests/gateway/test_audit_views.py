@@ -14,6 +14,7 @@ import io
 import re
 from html import unescape
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fhir.resources.R4B.auditevent import AuditEvent
@@ -614,3 +615,17 @@ def test_an_events_outcome_maps_to_the_audit_event_outcome(outcome, status, code
     # No client, no user: an anonymous request still names its requestor as unknown.
     assert resource["agent"] == [{"requestor": True}]
     assert "entity" not in resource
+
+
+def test_an_operator_reads_one_audit_event_by_the_id_of_its_full_url(client, bodo, operator):
+    body = _bundle(client.get(FHIR, headers=operator))
+    entry = body["entry"][0]
+    path = urlsplit(entry["fullUrl"]).path
+    one = client.get(path, headers=operator)
+    assert one.status_code == 200
+    AuditEvent.model_validate(one.get_json())
+    assert one.get_json() == entry["resource"]
+    elsewhere = f"{FHIR}/{bodo['elsewhere'].id}"  # Bergen's event, asked of Bodø
+    _outcome(client.get(elsewhere, headers=operator), 404)
+    _outcome(client.get(f"{FHIR}/not-a-number", headers=operator), 404)
+    _outcome(client.get(path), 401)
