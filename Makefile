@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS='-k login -x'
 PYTEST_ARGS ?=
 
-.PHONY: install translations extract-messages migrate demo run system-deps node-deps lint test clean
+.PHONY: install translations extract-messages migrate demo run system-deps node-deps lint test screenshots clean
 
 # The stamp is newer than pyproject.toml once its dependencies are installed,
 # so editing the dependencies reinstalls and nothing else does.
@@ -71,6 +71,13 @@ lint: install
 # One script, so its EXIT trap stops the database and Redis it started.
 test: install translations system-deps node-deps
 	BIN=$(BIN) tests/run.sh $(PYTEST_ARGS)
+
+# The README tour's screenshots (docs/screenshots/*.png), taken by the whole-loop browser
+# test as it goes. On SQLite only: without TEST_DATABASE_URL and CI the tests use no other.
+screenshots: install translations system-deps node-deps
+	env -u TEST_DATABASE_URL -u CI TORGET_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q \
+		-p no:cacheprovider \
+		tests/smart/test_whole_loop.py::test_a_release_goes_from_the_vendor_to_an_ehr_launch_and_stops_when_disabled
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules

@@ -44,14 +44,14 @@ def load(tenants: Iterable[Tenant], *, now: dt.datetime | None = None) -> int:
     """Give each tenant without FHIR data its demo resources; return how many were written.
 
     The generator dates everything back from a fixed anchor (the same data on
-    every machine); the load moves the clinical times forward by whole days,
-    as far as it can without passing `now`, so the newest vital signs are at
-    most a day old and NEWS2 has current readings to score. A day later they
-    are a day older, as they would be.
+    every machine); the load moves the clinical times forward by whole hours,
+    as far as it can without passing `now`, so the newest vital signs are as
+    recent as the generator made them before its anchor and NEWS2 has current
+    readings to score. A day later they are a day older, as they would be.
     """
     now = now or utcnow()
-    # Whole days, and never past now: no reading may lie in the future.
-    shift = dt.timedelta(days=(now - ANCHOR) // dt.timedelta(days=1))
+    # Whole hours, and never past now: no reading may lie in the future.
+    shift = dt.timedelta(hours=(now - ANCHOR) // dt.timedelta(hours=1))
     written = 0
     for tenant in tenants:
         has_data = db.session.scalar(select(exists().where(FhirResource.tenant_id == tenant.id)))

@@ -2,7 +2,7 @@
 // The SMART launch URL. An EHR launch brings ?iss=&launch= (fhirclient reads both from the
 // URL itself); a standalone launch brings ?iss= alone and asks for a patient with
 // launch/patient. The client id is ?client_id= if given, else config.json's; the scope is
-// config.json's.
+// config.json's, less `launch` in a standalone launch.
 (function () {
   const query = new URLSearchParams(window.location.search);
   const status = document.getElementById("status");
@@ -30,10 +30,13 @@
       fail("Appen mangler oppsett (config.json) og kan ikke starte.", error);
       return;
     }
+    // `launch` asks for the journal's launch context: a standalone launch has none to give.
+    const scopes = String(config.scope || "").split(/\s+/).filter(Boolean);
+    const scope = (query.has("launch") ? scopes : scopes.filter((s) => s !== "launch")).join(" ");
     try {
       await FHIR.oauth2.authorize({
         clientId: query.get("client_id") || config.clientId,
-        scope: config.scope,
+        scope,
         redirectUri: "index.html",
         // Torget's clients are public: PKCE with S256 is a certification requirement.
         pkceMode: "required",

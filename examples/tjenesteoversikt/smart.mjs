@@ -26,13 +26,15 @@ export function launchSettings(query, config) {
   const settings = config || {};
   const clientId = (params.get("client_id") || settings.clientId || "").trim();
   const iss = (params.get("iss") || "").trim();
+  const launch = params.get("launch");
+  const scopes = (settings.scope || DEFAULT_SCOPE).split(/\s+/).filter(Boolean);
   const options = {
     clientId,
-    scope: settings.scope || DEFAULT_SCOPE,
+    // `launch` asks for the journal's launch context: a standalone launch has none to give.
+    scope: (launch ? scopes : scopes.filter((scope) => scope !== "launch")).join(" "),
     redirectUri: REDIRECT_URI,
     iss,
   };
-  const launch = params.get("launch");
   if (launch) {
     options.launch = launch;
   }

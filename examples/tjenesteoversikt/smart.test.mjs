@@ -37,10 +37,20 @@ test("a client_id in the query wins over config.json", () => {
 });
 
 test("a config without scope asks for the app's default scopes", () => {
-  const { options } = launchSettings(`?iss=${ISS}`, { clientId: "x" });
+  const { options } = launchSettings(`?iss=${ISS}&launch=abc`, { clientId: "x" });
 
   assert.equal(options.scope, DEFAULT_SCOPE);
   assert.match(DEFAULT_SCOPE, /patient\/EpisodeOfCare\.rs/);
+});
+
+test("a standalone launch does not ask for the journal's launch context", () => {
+  const { options } = launchSettings(`?iss=${ISS}`, {
+    clientId: "x",
+    scope: "launch launch/patient openid patient/Patient.r",
+  });
+
+  assert.equal(options.scope, "launch/patient openid patient/Patient.r");
+  assert.equal(options.launch, undefined);
 });
 
 test("the placeholder client id stops the launch with a message", () => {

@@ -9,79 +9,25 @@ language switcher is part of it); the bokmål pages are checked at the end.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from accounts.demo import DEMO_PASSWORD
+from tests.browser.steps import (
+    Draft,
+    certify,
+    fill_draft,
+    in_english,
+    sign_in,
+    sign_out,
+    upload_evidence_for_every_criterion,
+)
 
 pytestmark = pytest.mark.browser
 
-PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 VENDOR_PASSWORD = "fjell-og-fjord-2026"
-
-
-def _in_english(page: Page) -> None:
-    page.get_by_role("button", name="English").click()
-
-
-def _sign_in(page: Page, email: str, password: str) -> None:
-    """Sign in on the English page (the language choice outlives signing out)."""
-    page.goto("/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def _sign_out(page: Page) -> None:
-    page.get_by_role("button", name=re.compile(r"^(Sign out|Logg ut)$")).click()
-
-
-def _fill_draft(page: Page, app_slug: str) -> None:
-    page.get_by_label("Launch URL").fill(f"https://{app_slug}.example/launch")
-    page.get_by_label("Redirect URIs").fill(f"https://{app_slug}.example/callback")
-    page.get_by_label("Scopes").fill("launch openid fhirUser patient/Observation.rs")
-    page.get_by_label("From the journal system (EHR launch)").check()
-    page.get_by_label("Release notes").fill("First release.")
-    page.get_by_label("Data-use statement").fill(
-        "Reads the patient's observations to show a trend. Writes nothing."
-    )
-    page.get_by_role("button", name="Save the draft").click()
-
-
-def _upload_evidence_for_every_criterion(page: Page) -> int:
-    issued = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=10)).isoformat()
-    buttons = page.get_by_role("button", name=re.compile(r"^Upload evidence for "))
-    count = buttons.count()
-    assert count >= 6  # the seed list: SMART, Normen, DPIA, WCAG, clinical safety, operations...
-    for index in range(count):
-        section = page.locator("section.criterion").filter(
-            has=page.get_by_role("button", name=re.compile(r"^Upload evidence for "))
-        )
-        form = section.nth(index)
-        code = form.get_by_role("button").last.inner_text().removeprefix("Upload evidence for ")
-        form.get_by_label("Document (PDF, PNG or JPEG)").set_input_files(
-            {"name": f"{code.lower()}.pdf", "mimeType": "application/pdf", "buffer": PDF}
-        )
-        form.get_by_label("Issue date").fill(issued)
-        form.get_by_role("button", name=f"Upload evidence for {code}").click()
-        expect(page.get_by_role("link", name=f"{code.lower()}.pdf")).to_be_visible()
-    return count
-
-
-def _pass_every_criterion(page: Page) -> None:
-    criteria: Locator = page.locator("li.criterion")
-    for index in range(criteria.count()):
-        item = page.locator("li.criterion").nth(index)
-        item.get_by_label("Passed").check()
-        item.get_by_label("Comment").fill("Checked against the submitted document.")
-        item.get_by_role("button", name=re.compile(r"^Save finding")).click()
-        expect(page.locator("li.criterion").nth(index).locator(".finding")).to_contain_text(
-            "Passed"
-        )
 
 
 def test_a_vendor_signs_up_submits_and_a_reviewer_certifies(page: Page) -> None:
@@ -91,7 +37,7 @@ def test_a_vendor_signs_up_submits_and_a_reviewer_certifies(page: Page) -> None:
 
     # 1. A visitor registers the vendor with a new account.
     page.goto("/vendor/signup")
-    _in_english(page)
+    in_english(page)
     page.get_by_label("Your name").fill("Siri Selger")
     page.get_by_label("Your email address").fill(email)
     page.get_by_label("Choose a password").fill(VENDOR_PASSWORD)
@@ -129,31 +75,32 @@ def test_a_vendor_signs_up_submits_and_a_reviewer_certifies(page: Page) -> None:
     page.get_by_role("button", name="Create the draft").click()
     submit = page.get_by_role("button", name="Submit for certification")
     expect(submit).to_be_disabled()
-    _fill_draft(page, app_slug)
+    fill_draft(
+        page,
+        Draft(
+            launch_url=f"https://{app_slug}.example/launch",
+            redirect_uri=f"https://{app_slug}.example/callback",
+            scopes="launch openid fhirUser patient/Observation.rs",
+        ),
+    )
     # Every scope is explained in plain words on the page that shows it.
     explained = page.locator("ul.scopes li").filter(has_text="patient/Observation.rs")
     expect(explained.locator(".scope-meaning")).to_have_text(
         re.compile(r"^Read and search .* of the patient")
     )
-    _upload_evidence_for_every_criterion(page)
+    upload_evidence_for_every_criterion(page)
     expect(submit).to_be_enabled()
     submit.click()
     expect(page.locator(".badge").first).to_have_text("Submitted")
-    _sign_out(page)
+    sign_out(page)
 
     # 4. The reviewer works the checklist and certifies.
-    _sign_in(page, "reviewer@torget.example", DEMO_PASSWORD)
-    page.goto("/review/")
-    page.get_by_role("link", name=re.compile("Fjellvarsel")).first.click()
-    page.get_by_role("button", name="Start review").click()
-    _pass_every_criterion(page)
-    page.get_by_role("button", name="Certify", exact=True).click()
-    expect(page.locator("#history")).to_be_visible()
-    expect(page.get_by_role("list").filter(has_text="Certified").first).to_be_visible()
-    _sign_out(page)
+    sign_in(page, "reviewer@torget.example")
+    certify(page, re.compile("Fjellvarsel"))
+    sign_out(page)
 
     # 5. The vendor sees the certified release and takes its credentials.
-    _sign_in(page, email, VENDOR_PASSWORD)
+    sign_in(page, email, VENDOR_PASSWORD)
     page.goto("/vendor/")
     expect(page.get_by_text("Certified").first).to_be_visible()
     page.get_by_role("link", name="Credentials").first.click()

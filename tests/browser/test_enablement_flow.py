@@ -20,34 +20,28 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from accounts.demo import DEMO_PASSWORD
+from catalog import demo as catalog_demo
 from marketplace import terms
+from tests.browser.steps import ending_in, sign_in
 from tests.browser.test_pages import assert_accessible
+
+
+def _demo_scopes(slug: str, version: str) -> list[str]:
+    """The scopes the demo release registered (catalog/demo.py)."""
+    (app,) = [a for a in catalog_demo.APPS if a.slug == slug]
+    (release,) = [r for r in app.releases if r.version == version]
+    return release.scopes.split()
+
 
 pytestmark = pytest.mark.browser
 
 ADMIN = "admin.oslo@torget.example"
 
 
-def _sign_in_in_english(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_role("button", name="English").click()
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def _row(page: Page, app: str) -> Locator:
     return page.locator("table.enablements tbody tr").filter(
         has=page.get_by_role("rowheader", name=app)
     )
-
-
-def _ending_in(scope: str) -> re.Pattern[str]:
-    """A checkbox's accessible name ends in its scope code (after what it lets the app do)."""
-    # Playwright sends the pattern as /source/: a slash in it must be escaped.
-    return re.compile(re.escape(scope).replace("/", r"\/") + "$")
 
 
 def _stored(page: Page, app: str) -> dict:
@@ -60,7 +54,7 @@ def _stored(page: Page, app: str) -> dict:
 def test_an_admin_approves_a_wider_release_disables_and_enables_with_a_subset(
     page: Page,
 ) -> None:
-    _sign_in_in_english(page, ADMIN)
+    sign_in(page, ADMIN)
 
     # 1. The municipality's page leads to its apps; NEWS2 Varsel waits for re-consent.
     page.goto("/m/oslo/")
@@ -79,7 +73,7 @@ def test_an_admin_approves_a_wider_release_disables_and_enables_with_a_subset(
     expect(reconsent.get_by_role("heading", level=2)).to_have_text("New release available: 1.1.0")
     expect(reconsent.locator("li.scope-added")).to_contain_text("launch/patient")
     expect(reconsent).to_contain_text("Nothing widens until you approve it")
-    new_scope = reconsent.get_by_role("checkbox", name=_ending_in("launch/patient"))
+    new_scope = reconsent.get_by_role("checkbox", name=ending_in("launch/patient"))
     expect(new_scope).not_to_be_checked()
     expect(reconsent.get_by_role("checkbox", name=re.compile(r"Observation\.rs"))).to_be_checked()
     expect(page.get_by_role("button", name="Move to 1.1.0", exact=True)).to_have_count(0)
@@ -132,23 +126,22 @@ def test_an_admin_approves_a_wider_release_disables_and_enables_with_a_subset(
         "Enable Tjenesteoversikt for Oslo kommune"
     )
     scopes = page.locator("fieldset#scopes")
-    expect(scopes.get_by_role("checkbox")).to_have_count(7)
-    for index in range(7):  # least privilege: nothing is approved in advance
+    registered = len(_demo_scopes("tjenesteoversikt", "1.0.0"))
+    expect(scopes.get_by_role("checkbox")).to_have_count(registered)
+    for index in range(registered):  # least privilege: nothing is approved in advance
         expect(scopes.get_by_role("checkbox").nth(index)).not_to_be_checked()
     expect(page.get_by_label("Health personnel (clinicians)")).to_be_checked()
     expect(page.locator("dd.price")).to_contain_text("per year")
     page.get_by_text(f"Read the full text, version {terms.VERSION}").click()
     expect(page.locator("details.terms-text pre")).to_contain_text("databehandleravtale")
     for scope in ("launch", "openid", "patient/EpisodeOfCare.rs"):
-        scopes.get_by_role("checkbox", name=_ending_in(scope)).check()
+        scopes.get_by_role("checkbox", name=ending_in(scope)).check()
     page.get_by_role("button", name="Enable Tjenesteoversikt").click()
     expect(page.get_by_role("alert")).to_contain_text(
         f"Read and accept the terms (version {terms.VERSION}) first."
     )
     # What was ticked stays ticked.
-    expect(
-        page.get_by_role("checkbox", name=_ending_in("patient/EpisodeOfCare.rs"))
-    ).to_be_checked()
+    expect(page.get_by_role("checkbox", name=ending_in("patient/EpisodeOfCare.rs"))).to_be_checked()
     page.get_by_label(re.compile("I have read and accept the terms")).check()
     page.get_by_role("button", name="Enable Tjenesteoversikt").click()
 
@@ -176,12 +169,12 @@ def test_an_admin_approves_a_wider_release_disables_and_enables_with_a_subset(
     ["/m/oslo/apps", "/m/oslo/apps/news2-varsel", "/m/oslo/apps/kommunestatistikk/enable"],
 )
 def test_the_admin_pages_are_accessible(page: Page, path: str) -> None:
-    _sign_in_in_english(page, ADMIN)
+    sign_in(page, ADMIN)
     assert_accessible(page, path)
 
 
 def test_an_admin_of_bergen_is_refused_on_oslo(page: Page) -> None:
-    _sign_in_in_english(page, "admin.bergen@torget.example")
+    sign_in(page, "admin.bergen@torget.example")
     answer = page.goto("/m/oslo/apps")
     assert answer is not None
     assert answer.status == 403

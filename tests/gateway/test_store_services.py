@@ -81,9 +81,9 @@ def test_the_demo_load_writes_each_municipality_once(db_session):
     assert row.content == first
 
 
-def test_the_demo_load_moves_clinical_times_to_the_day_it_runs(db_session):
+def test_the_demo_load_moves_clinical_times_up_to_the_hour_it_runs(db_session):
     tenant = TenantFactory()
-    demo.load([tenant], now=ANCHOR + dt.timedelta(days=10, hours=5))
+    demo.load([tenant], now=ANCHOR + dt.timedelta(days=10, hours=5, minutes=40))
     generated = {
         (r["resourceType"], r["id"]): r
         for r in synthetic.generate(tenant.slug, clinicians=demo.clinicians_of(tenant.slug))
@@ -102,6 +102,6 @@ def test_the_demo_load_moves_clinical_times_to_the_day_it_runs(db_session):
             continue
         was = dt.datetime.fromisoformat(before["effectiveDateTime"].replace("Z", "+00:00"))
         now = dt.datetime.fromisoformat(row.content["effectiveDateTime"].replace("Z", "+00:00"))
-        assert now - was == dt.timedelta(days=10)  # whole days: the times of day stay
+        assert now - was == dt.timedelta(days=10, hours=5)  # whole hours, up to the load
         moved += 1
     assert moved > 100
