@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, Membership, Role, User
 from torget import tokens
-from torget.db import db, utcnow
+from torget.db import bookkeeping, db, utcnow
 from torget.errors import Invalid, NotFound
 
 PREFIX = "torget_pat_"
@@ -72,7 +73,53 @@ def authenticate(secret: str) -> User | None:
     now = utcnow()
     if token is None or not token.is_live(now) or not token.user.is_active:
         return None
-    # Written at most once a minute: an API client should not cost a write per call.
-    if token.last_used_at is None or now - token.last_used_at >= dt.timedelta(minutes=1):
-        token.last_used_at = now
+    _note_use(token.id, token.last_used_at, now)
     return token.user
+
+
+# Built once (see auth.status): the token, its user, and whether they hold one of the roles.
+_LIVE_WITH_ROLE = (
+    select(
+        ApiToken.id,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.is_active,
+        select(Membership.id)
+        .where(
+            Membership.user_id == ApiToken.user_id,
+            Membership.role.in_(bindparam("roles", expanding=True)),
+        )
+        .exists()
+        .label("holds_role"),
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
+def authenticate_role(secret: str, roles: Collection[Role]) -> bool:
+    """Whether `secret` is a live token of an active user who holds one of `roles` somewhere.
+
+    `authenticate` and `has_role` in one statement of plain columns: resource
+    servers ask it at every introspection.
+    """
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return False
+    digest = tokens.digest(secret)
+    row = (
+        db.session.connection().execute(_LIVE_WITH_ROLE, {"digest": digest, "roles": roles}).first()
+    )
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.is_active:
+        return False
+    if not row.holds_role:
+        return False  # a refusal: nothing written but its audit
+    _note_use(row.id, row.last_used_at, now)
+    return True
+
+
+def _note_use(token_id: int, last_used_at: dt.datetime | None, now: dt.datetime) -> None:
+    # Written at most once a minute: an API client should not cost a write per call.
+    if last_used_at is None or now - last_used_at >= dt.timedelta(minutes=1):
+        bookkeeping(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

@@ -11,7 +11,12 @@ from accounts.models import User
 
 def practitioner_id(user: User) -> str:
     """The id of the user's Practitioner resource: by HPR number when they have one."""
-    return f"hpr-{user.hpr_number}" if user.hpr_number else f"user-{user.id}"
+    return practitioner_reference(user.id, user.hpr_number)
+
+
+def practitioner_reference(user_id: int, hpr_number: str | None) -> str:
+    """`practitioner_id` from the two columns it reads (for callers that hold no model)."""
+    return f"hpr-{hpr_number}" if hpr_number else f"user-{user_id}"
 
 
 def fhir_user(user: User, fhir_base: str) -> str:

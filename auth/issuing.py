@@ -272,9 +272,9 @@ def revoke_grant(grant_id: int, reason: str, now: dt.datetime | None = None) -> 
 
 def revoke_token(found: TokenStatus, now: dt.datetime | None = None) -> None:
     """RFC 7009: a refresh token takes its whole grant with it; an access token only itself."""
-    assert found.grant is not None  # noqa: S101 - an active token has its grant
+    assert found.facts is not None  # noqa: S101 - an active token has its grant
     if found.kind == "refresh_token":
-        revoke_grant(found.grant.id, "revoked by client", now)
+        revoke_grant(found.facts.grant_id, "revoked by client", now)
         return
     db.session.execute(
         update(AccessTokenRecord)

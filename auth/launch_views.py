@@ -42,12 +42,12 @@ class LaunchRequestSchema(Schema):
 @ratelimit.rate_limit("launch", methods=["POST"], ip=ratelimit.client_ip)
 def create_launch() -> Response:
     found = status.of_bearer(request.headers.get("Authorization"))
-    if not found.active or found.grant is None:
+    if not found.active or found.facts is None:
         audit.refused("launch", "invalid_token")
         response = oauth_error("invalid_token", "A live access token is needed.", 401)
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
-    epj = found.grant
+    epj = found.facts
     if JOURNAL_LAUNCH not in found.claims.get("scope", "").split():
         audit.refused(
             "launch", "insufficient_scope", client_id=epj.client_id, tenant_id=epj.tenant_id

@@ -1,27 +1,34 @@
-"""Is a token live now? The authoritative answer, read at introspection and UserInfo.
+"""Is a token live now? The authoritative answer, read at introspection, UserInfo and the gateway.
 
 A token is inactive at once when it was revoked (itself or its grant), its
 enablement was disabled, its release suspended or revoked, or the client
 secret it was issued on revoked: the signature and expiry say nothing of
-these, so the database is read every time.
+these, so the database is read every time. One statement reads all of it
+(`_state`): the record, its grant, the municipality, the client, the secret,
+the user, the enablement and its release, as plain columns. Introspection is
+called for every request a resource server serves, so the ORM's identity map
+and eager loading (most of its cost here) are left out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import Row, Select, and_, bindparam, select
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from auth import keys
+from auth.identity import practitioner_reference
 from auth.models import AccessTokenRecord, RefreshToken, TokenGrant
 from auth.urls import issuer
-from catalog.models import ClientSecret
+from catalog import releases
+from catalog.models import Client, ClientSecret, Environment, Release
 from marketplace import enablements
-from marketplace.models import Tenant
+from marketplace.models import Enablement, EnablementState, Tenant
 from torget import tokens
 from torget.db import db, utcnow
 
@@ -32,12 +39,33 @@ _lock = threading.Lock()
 
 
 @dataclass(frozen=True)
+class GrantFacts:
+    """What the answers about a live token need of its grant, read with its status."""
+
+    grant_id: int
+    client_id: str
+    application_id: int
+    tenant_id: int
+    tenant_slug: str
+    user_id: int | None
+    practitioner: str | None  # the user's Practitioner id (auth.identity), when a user
+    username: str | None
+    patient: str | None
+    encounter: str | None
+    fhir_context: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class TokenStatus:
     active: bool
     kind: str = ""  # "access_token" or "refresh_token"
     claims: dict[str, Any] = field(default_factory=dict)
-    grant: TokenGrant | None = None
-    tenant: Tenant | None = None  # the grant's, when loaded with it (spares a query)
+    facts: GrantFacts | None = None
+
+    @property
+    def grant(self) -> TokenGrant | None:
+        """The grant as a model, for those who change it (revocation); loaded when asked."""
+        return db.session.get(TokenGrant, self.facts.grant_id) if self.facts else None
 
 
 INACTIVE = TokenStatus(active=False)
@@ -88,6 +116,98 @@ def verify_access_token(token: str) -> dict[str, Any] | None:
         return None
 
 
+def _state(token: type, *columns: Any) -> Select[Any]:
+    """A token's `columns`, its grant and everything the grant's liveness depends on."""
+    return (
+        select(
+            *columns,
+            TokenGrant.id.label("grant_id"),
+            TokenGrant.client_id,
+            TokenGrant.tenant_id,
+            TokenGrant.user_id,
+            TokenGrant.created_at.label("grant_created_at"),
+            TokenGrant.revoked_at.label("grant_revoked_at"),
+            TokenGrant.client_secret_id,
+            TokenGrant.patient,
+            TokenGrant.encounter,
+            TokenGrant.fhir_context,
+            Organisation.slug.label("tenant_slug"),
+            Client.environment,
+            Client.application_id,
+            ClientSecret.id.label("secret_id"),
+            ClientSecret.revoked_at.label("secret_revoked_at"),
+            ClientSecret.expires_at.label("secret_expires_at"),
+            User.is_active.label("user_is_active"),
+            User.email.label("user_email"),
+            User.hpr_number,
+            Enablement.state.label("enablement_state"),
+            Enablement.enabled_at,
+            Release.state.label("release_state"),
+        )
+        .select_from(token)
+        .join(TokenGrant, TokenGrant.id == token.grant_id)  # type: ignore[attr-defined]
+        .join(Tenant, Tenant.id == TokenGrant.tenant_id)
+        .join(Organisation, Organisation.id == Tenant.organisation_id)
+        .outerjoin(Client, Client.client_id == TokenGrant.client_id)
+        .outerjoin(ClientSecret, ClientSecret.id == TokenGrant.client_secret_id)
+        .outerjoin(User, User.id == TokenGrant.user_id)
+        .outerjoin(
+            Enablement,
+            and_(
+                Enablement.application_id == Client.application_id,
+                Enablement.tenant_id == TokenGrant.tenant_id,
+            ),
+        )
+        .outerjoin(Release, Release.id == Enablement.release_id)
+    )
+
+
+# Built once with a bound parameter, run on the session's connection: a statement
+# built per call spends more on its cache key than the database spends on it.
+_ACCESS_TOKEN_STATE = _state(
+    AccessTokenRecord, AccessTokenRecord.revoked_at.label("token_revoked_at")
+).where(AccessTokenRecord.jti_hash == bindparam("digest"))
+
+
+def _is_live(row: Row[Any], now: dt.datetime) -> bool:
+    """The rules of `grant_is_live`, over the columns `_state` read."""
+    if row.grant_revoked_at is not None or row.environment is None:
+        return False
+    if row.client_secret_id is not None and (
+        row.secret_id is None
+        or row.secret_revoked_at is not None
+        or (row.secret_expires_at is not None and row.secret_expires_at <= now)
+    ):
+        return False
+    if row.user_id is not None and not row.user_is_active:
+        return False  # a deactivated user's apps stop with them (None: no such user)
+    if row.environment == Environment.SANDBOX:
+        # The sandbox's rule follows the release under test, not an enablement.
+        return grant_is_live(db.session.get(TokenGrant, row.grant_id))
+    return (
+        row.enablement_state == EnablementState.ACTIVE
+        and row.release_state in releases.LAUNCHABLE
+        # A disable is for good: enabling again does not revive older grants.
+        and row.grant_created_at >= row.enabled_at
+    )
+
+
+def _facts(row: Row[Any]) -> GrantFacts:
+    return GrantFacts(
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        application_id=row.application_id,
+        tenant_id=row.tenant_id,
+        tenant_slug=row.tenant_slug,
+        user_id=row.user_id,
+        practitioner=(practitioner_reference(row.user_id, row.hpr_number) if row.user_id else None),
+        username=row.user_email,
+        patient=row.patient,
+        encounter=row.encounter,
+        fhir_context=row.fhir_context or [],
+    )
+
+
 def grant_is_live(grant: TokenGrant | None) -> bool:
     """Whether tokens of `grant` may still be used: nothing revoked, disabled or suspended."""
     if grant is None or grant.revoked_at is not None:
@@ -121,44 +241,40 @@ def access_token_status(token: str) -> TokenStatus:
     claims = verify_access_token(token)
     if claims is None:
         return INACTIVE
-    # One round trip for the record, its grant and the grant's municipality; while
-    # `tenant` is held, grant_is_live's lookup of it is served from the session.
-    found = db.session.execute(
-        select(AccessTokenRecord, TokenGrant, Tenant)
-        .join(TokenGrant, TokenGrant.id == AccessTokenRecord.grant_id)
-        .join(Tenant, Tenant.id == TokenGrant.tenant_id)
-        .where(AccessTokenRecord.jti_hash == tokens.digest(claims["jti"]))
-    ).first()
-    if found is None:
+    digest = tokens.digest(claims["jti"])
+    row = db.session.connection().execute(_ACCESS_TOKEN_STATE, {"digest": digest}).first()
+    if row is None or row.token_revoked_at is not None or not _is_live(row, utcnow()):
         return INACTIVE
-    record, grant, tenant = found
-    if record.revoked_at is not None or not grant_is_live(grant):
-        return INACTIVE
-    return TokenStatus(True, "access_token", claims, grant, tenant)
+    return TokenStatus(True, "access_token", claims, _facts(row))
+
+
+_REFRESH_TOKEN_STATE = _state(
+    RefreshToken,
+    RefreshToken.scope.label("token_scope"),
+    RefreshToken.created_at.label("token_created_at"),
+    RefreshToken.expires_at.label("token_expires_at"),
+    RefreshToken.used_at.label("token_used_at"),
+    RefreshToken.revoked_at.label("token_revoked_at"),
+).where(RefreshToken.token_hash == bindparam("digest"))
 
 
 def refresh_token_status(token: str) -> TokenStatus:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return INACTIVE
-    row = db.session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == tokens.digest(token))
-    )
+    digest = tokens.digest(token)
+    row = db.session.connection().execute(_REFRESH_TOKEN_STATE, {"digest": digest}).first()
     now = utcnow()
-    if row is None or row.used_at is not None or row.revoked_at is not None:
+    if row is None or row.token_used_at is not None or row.token_revoked_at is not None:
         return INACTIVE
-    if row.expires_at <= now:
+    if row.token_expires_at <= now or not _is_live(row, now):
         return INACTIVE
-    grant = db.session.get(TokenGrant, row.grant_id)
-    if not grant_is_live(grant):
-        return INACTIVE
-    assert grant is not None  # noqa: S101 - grant_is_live said so
     claims = {
-        "client_id": grant.client_id,
-        "scope": row.scope,
-        "exp": int(row.expires_at.timestamp()),
-        "iat": int(row.created_at.timestamp()),
+        "client_id": row.client_id,
+        "scope": row.token_scope,
+        "exp": int(row.token_expires_at.timestamp()),
+        "iat": int(row.token_created_at.timestamp()),
     }
-    return TokenStatus(True, "refresh_token", claims, grant)
+    return TokenStatus(True, "refresh_token", claims, _facts(row))
 
 
 def bearer(authorization: str | None) -> str | None:

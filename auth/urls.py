@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from accounts.models import Organisation
 from marketplace.models import Tenant
@@ -53,6 +53,10 @@ def tenant_for_base(url: str | None) -> Tenant | None:
 def tenant_by_slug(slug: str) -> Tenant | None:
     if not _SLUG.fullmatch(slug or ""):
         return None
-    return db.session.scalar(
-        select(Tenant).join(Tenant.organisation).where(Organisation.slug == slug)
-    )
+    return db.session.scalar(_TENANT_BY_SLUG, {"slug": slug})
+
+
+# Built once (see auth.audit): every backend token names its municipality.
+_TENANT_BY_SLUG = (
+    select(Tenant).join(Tenant.organisation).where(Organisation.slug == bindparam("slug"))
+)

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import force_locale
 
 from accounts import api_tokens
-from accounts.access import csrf_exempt, has_role
+from accounts.access import csrf_exempt
 from accounts.models import Role, User
 from auth import audit, clients, issuing, keys, status
 from auth.identity import fhir_user
@@ -23,10 +23,9 @@ from auth.responses import NO_STORE, cors, no_store_json, oauth_error, preflight
 from auth.server import ReplayRevokes
 from auth.urls import fhir_base
 from marketplace import usage
-from marketplace.models import Tenant
 from torget import ratelimit
 from torget.access import public
-from torget.db import db, utcnow
+from torget.db import db, reads_without_write_lock, utcnow
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth", template_folder="templates")
 
@@ -161,10 +160,7 @@ def _caller() -> tuple[str | None, bool]:
     """
     token = status.bearer(request.headers.get("Authorization"))
     if token is not None:
-        user = api_tokens.authenticate(token)
-        if user is not None and has_role(user, [Role.OPERATOR]):
-            return None, True
-        return None, False
+        return None, api_tokens.authenticate_role(token, [Role.OPERATOR])
     server = current_app.extensions["torget_oauth"]
     try:
         client = server.authenticate_client(
@@ -179,6 +175,7 @@ def _caller() -> tuple[str | None, bool]:
 @public
 @csrf_exempt
 @ratelimit.rate_limit("introspect", methods=["POST"], ip=ratelimit.client_ip)
+@reads_without_write_lock
 def introspect() -> Response:
     client_id, resource_server = _caller()
     if client_id is None and not resource_server:
@@ -196,37 +193,34 @@ def introspect() -> Response:
 
 
 def _introspection(found: status.TokenStatus) -> dict[str, Any]:
-    claims, grant = found.claims, found.grant
-    assert grant is not None  # noqa: S101 - an active token has its grant
+    claims, facts = found.claims, found.facts
+    assert facts is not None  # noqa: S101 - an active token has its grant
     body: dict[str, Any] = {
         "active": True,
         "token_type": "Bearer" if found.kind == "access_token" else "refresh_token",
         "scope": claims.get("scope", ""),
-        "client_id": grant.client_id,
+        "client_id": facts.client_id,
         "exp": claims.get("exp"),
         "iat": claims.get("iat"),
     }
-    tenant = found.tenant or db.session.get(Tenant, grant.tenant_id)
-    base = fhir_base(tenant.slug) if tenant else None
+    base = fhir_base(facts.tenant_slug)
     if found.kind == "access_token":
         body.update(
             {"iss": claims["iss"], "aud": claims["aud"], "sub": claims["sub"], "jti": claims["jti"]}
         )
     else:
         body["aud"] = base
-    user = db.session.get(User, grant.user_id) if grant.user_id else None
-    if user is not None and base:
-        body["sub"] = f"user-{user.id}"
-        body["fhirUser"] = fhir_user(user, base)
-        body["username"] = user.email
-    if grant.patient:
-        body["patient"] = grant.patient
-    if grant.encounter:
-        body["encounter"] = grant.encounter
-    if grant.fhir_context:
-        body["fhirContext"] = grant.fhir_context
-    if tenant is not None:
-        body["tenant"] = tenant.slug
+    if facts.user_id is not None:
+        body["sub"] = f"user-{facts.user_id}"
+        body["fhirUser"] = f"{base}/Practitioner/{facts.practitioner}"
+        body["username"] = facts.username
+    if facts.patient:
+        body["patient"] = facts.patient
+    if facts.encounter:
+        body["encounter"] = facts.encounter
+    if facts.fhir_context:
+        body["fhirContext"] = facts.fhir_context
+    body["tenant"] = facts.tenant_slug
     return body
 
 
@@ -251,11 +245,11 @@ def revoke() -> Response:
     # RFC 7009 §2.2: the answer is 200 whether or not the token was valid or the client's.
     if (
         found.active
-        and found.grant is not None
-        and hmac.compare_digest(found.grant.client_id, client_id)
+        and found.facts is not None
+        and hmac.compare_digest(found.facts.client_id, client_id)
     ):
         issuing.revoke_token(found)
-        audit.record("revoke", "revoked", client_id=client_id, tenant_id=found.grant.tenant_id)
+        audit.record("revoke", "revoked", client_id=client_id, tenant_id=found.facts.tenant_id)
     return no_store_json({})
 
 
@@ -271,13 +265,13 @@ def userinfo() -> Response:
     if (
         not found.active
         or "openid" not in scopes
-        or found.grant is None
-        or found.grant.user_id is None
+        or found.facts is None
+        or found.facts.user_id is None
     ):
         response = oauth_error("invalid_token", "A live access token with openid is needed.", 401)
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
-    user = db.session.get(User, found.grant.user_id)
+    user = db.session.get(User, found.facts.user_id)
     assert user is not None  # noqa: S101 - a grant's user is a foreign key
     body: dict[str, Any] = {"sub": f"user-{user.id}"}
     if "fhirUser" in scopes:

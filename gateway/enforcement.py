@@ -23,14 +23,10 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 
-from accounts.models import User
 from auth import status
-from auth.identity import fhir_user
 from auth.urls import fhir_base
-from catalog import credentials
 from catalog.scopes import Context, Query, ResourceScope, parse_scopes
 from marketplace.models import Tenant
-from torget.db import db
 from torget.errors import Forbidden, Unauthorized
 
 # How long a token's live status is trusted before the database is read again.
@@ -148,28 +144,24 @@ def authenticate(tenant: Tenant, authorization: str | None) -> Caller:
 def _caller(token: str, tenant: Tenant) -> Caller | None:
     """The authoritative status, read now; None when the token is no longer live."""
     found = status.access_token_status(token)
-    if not found.active or found.grant is None or found.grant.tenant_id != tenant.id:
+    facts = found.facts
+    if not found.active or facts is None or facts.tenant_id != tenant.id:
         return None
     claims = found.claims
-    client = credentials.find_by_client_id(claims["client_id"])
     scope = claims.get("scope", "")
+    practitioner = f"{fhir_base(tenant.slug)}/Practitioner/{facts.practitioner}"
     return Caller(
         tenant_id=tenant.id,
         client_id=claims["client_id"],
-        grant_id=found.grant.id,
-        application_id=client.application_id if client is not None else None,
+        grant_id=facts.grant_id,
+        application_id=facts.application_id,
         # The user's Practitioner, whether or not the app was granted fhirUser:
         # the audit and the active-user count need to know who it was.
-        fhir_user=claims.get("fhirUser") or _fhir_user_of(found.grant.user_id, tenant),
+        fhir_user=claims.get("fhirUser") or (practitioner if facts.practitioner else None),
         patient=claims.get("patient"),
         scope=scope,
         scopes=tuple(s for s in parse_scopes(scope) if isinstance(s, ResourceScope)),
     )
-
-
-def _fhir_user_of(user_id: int | None, tenant: Tenant) -> str | None:
-    user = db.session.get(User, user_id) if user_id is not None else None
-    return fhir_user(user, fhir_base(tenant.slug)) if user is not None else None
 
 
 def permit(caller: Caller, resource_type: str, interaction: str) -> Permit:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defaultload, lazyload
 
-from accounts.models import Role, User
+from accounts.models import Organisation, Role, User
 from catalog import credentials, releases, scopes
 from catalog.models import Application, Audience, Client, Environment, Release
 from catalog.semver import Version
@@ -408,6 +408,25 @@ def sandbox_tenant_slug() -> str:
     return current_app.config["TORGET"].sandbox_tenant
 
 
+# Read on every token: the enablement's and its release's own columns; the app,
+# the tenant and the release's app load when a caller reads them (often from the
+# identity map). Built once with bound parameters (see catalog.credentials).
+_ENABLEMENT_FOR = (
+    select(Enablement)
+    .join(Enablement.tenant)
+    .join(Organisation, Organisation.id == Tenant.organisation_id)
+    .where(Enablement.application_id == bindparam("application_id"))
+    .where(Organisation.slug == bindparam("slug"))
+    .options(
+        lazyload(Enablement.application),
+        lazyload(Enablement.tenant),
+        defaultload(Enablement.release).options(
+            lazyload(Release.application), *credentials.LEAN_RELEASE[:2]
+        ),
+    )
+)
+
+
 def launch_policy(client_id: str, tenant_slug: str) -> LaunchDecision:
     """The one place that says whether `client_id` may launch for `tenant_slug` now.
 
@@ -424,20 +443,7 @@ def launch_policy(client_id: str, tenant_slug: str) -> LaunchDecision:
     if client.environment == Environment.SANDBOX:
         return _sandbox_decision(client, tenant_slug)
     enablement = db.session.scalar(
-        select(Enablement)
-        .join(Enablement.tenant)
-        .where(Enablement.application_id == client.application_id)
-        .where(Tenant.organisation.has(slug=tenant_slug))
-        .options(
-            # Read on every token and introspection: the enablement's and its
-            # release's own columns; the app, the tenant and the release's app
-            # load when a caller reads them (often from the identity map).
-            lazyload(Enablement.application),
-            lazyload(Enablement.tenant),
-            defaultload(Enablement.release).options(
-                lazyload(Release.application), *credentials.LEAN_RELEASE[:2]
-            ),
-        )
+        _ENABLEMENT_FOR, {"application_id": client.application_id, "slug": tenant_slug}
     )
     if enablement is None:
         return LaunchDecision(False, _("The municipality has not enabled this app."))

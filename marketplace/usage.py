@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from catalog.models import Application
 from marketplace.models import ActiveUser, Tenant, UsageDay
-from torget.db import db, upsert
+from torget.db import cacheable, db, upsert
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,14 @@ def _user_hash(tenant_id: int, month: dt.date, user_key: str) -> str:
 def _count_statement(dialect: str, counted: str) -> Any:
     """The upsert that adds to one counter, built once: it runs for every token."""
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(UsageDay)
-    return insert.values(
+    statement = insert.values(
         {name: bindparam(name) for name in ("tenant_id", "application_id", "day")}
         | {"launches": 0, "tokens": 0, counted: bindparam("n")}
     ).on_conflict_do_update(
         index_elements=["tenant_id", "application_id", "day"],
         set_={counted: getattr(UsageDay, counted) + insert.excluded[counted]},
     )
+    return cacheable(statement, dialect)
 
 
 def _count(tenant: Tenant, application: Application, day: dt.date, counted: str) -> None:

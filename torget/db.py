@@ -8,22 +8,43 @@ A CLI command is one unit of work by the same rule (`unit_of_work`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, has_request_context
 from flask_babel import gettext as _
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, Enum, MetaData, event, select, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Enum,
+    Executable,
+    MetaData,
+    TextClause,
+    bindparam,
+    event,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 from torget.errors import Conflict, DomainError, PreconditionFailed, Unavailable, render_error
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Constraint names are stable across SQLite and PostgreSQL, so Alembic's batch
 # mode can find and alter them on both.
@@ -105,13 +126,59 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection: Any) -> None:
-    if connection.dialect.name == "sqlite":
-        # IMMEDIATE takes the write lock up front. A deferred transaction that
-        # reads and then writes (a session's last-seen time, a token's last
-        # use) fails at once with "database is locked" when another worker
-        # writes meanwhile; busy_timeout cannot help it. The embedded database
-        # thereby runs one transaction at a time; production runs PostgreSQL.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.dialect.name != "sqlite":
+        return
+    if has_request_context() and g.get("torget_shares_read"):
+        connection.exec_driver_sql("BEGIN")  # see reads_without_write_lock
+        return
+    # IMMEDIATE takes the write lock up front. A deferred transaction that
+    # reads and then writes (a session's last-seen time, a token's last
+    # use) fails at once with "database is locked" when another worker
+    # writes meanwhile; busy_timeout cannot help it. The embedded database
+    # thereby runs one writing transaction at a time; production runs PostgreSQL.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reads_without_write_lock(view: Callable[P, R]) -> Callable[P, R]:
+    """Let this view's transaction on SQLite begin without the write lock, beside other readers.
+
+    For views that only read (introspection): in WAL mode readers run side by
+    side instead of one at a time. The view must not write after it has read
+    (SQLite refuses a write on a snapshot another worker has since moved past):
+    it writes first thing after a rollback (an audited refusal), or hands the
+    write to `bookkeeping`. Innermost of the view's decorators, so that a rate
+    limit's writes before it keep their lock. PostgreSQL is unaffected.
+    """
+
+    @functools.wraps(view)
+    def shares_read(*args: P.args, **kwargs: P.kwargs) -> R:
+        g.torget_shares_read = True
+        return view(*args, **kwargs)
+
+    return shares_read
+
+
+def bookkeeping(statement: Executable) -> None:
+    """Run a write the answer does not depend on (a token's last-used time).
+
+    In a view that reads without the write lock it runs after the request's
+    commit, in a transaction of its own, and is dropped with a warning when the
+    database refuses it; elsewhere now, in the request's transaction.
+    """
+    if has_request_context() and g.get("torget_shares_read"):
+        g.setdefault("torget_bookkeeping", []).append(statement)
+    else:
+        db.session.execute(statement)
+
+
+def _run_bookkeeping() -> None:
+    for statement in g.pop("torget_bookkeeping", ()):
+        try:
+            db.session.execute(statement)
+            db.session.commit()
+        except DBAPIError:
+            db.session.rollback()
+            log.warning("bookkeeping write dropped", exc_info=True)
 
 
 def init_app(app: Flask) -> None:
@@ -158,6 +225,7 @@ def _commit(response: Response) -> Response:
         # instead of a 500.
         db.session.rollback()
         return render_error(_as_domain_error(exc))
+    _run_bookkeeping()
     return response
 
 
@@ -198,11 +266,53 @@ def insert_once(model: type, **values: Any) -> bool:
     racing nodes, and a conflict leaves the request's transaction usable.
     """
     connection = db.session.connection()  # plain Core: the ORM adds only time here
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that returns its key.
-    returned = connection.execute(statement.returning(*model.__table__.primary_key.columns))
-    return returned.first() is not None
+    statement = _insert_once_statement(model, tuple(sorted(values)), connection.dialect.name)
+    return connection.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _insert_once_statement(model: type, columns: tuple[str, ...], dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(model)
+        .values({name: bindparam(name) for name in columns})
+        .on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT that returns its key.
+        .returning(*model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+    )
+    return cacheable(statement, dialect_name)
+
+
+_NAMED_PARAMETERS = {
+    "sqlite": SQLiteDialect(paramstyle="named"),
+    # The base dialect, not psycopg's: that one writes casts (`:day::DATE`) text cannot parse.
+    "postgresql": PGDialect(paramstyle="named"),
+}
+
+
+def cacheable(statement: Any, dialect_name: str) -> TextClause:
+    """`statement` as SQL text with its parameters' types, for statements built once.
+
+    SQLAlchemy 2.0 cannot cache an INSERT … ON CONFLICT: it compiles one afresh
+    at every execution, which cost about a tenth of a token's CPU. Text is
+    cached like any other statement, and the typed parameters keep what the
+    column types do to values (UTC timestamps, dates on SQLite).
+    """
+    compiled = statement.compile(dialect=_NAMED_PARAMETERS[dialect_name])
+    sql = compiled.string
+    used = [
+        (name, parameter)
+        for name, parameter in compiled.binds.items()
+        if re.search(rf":{re.escape(name)}\b", sql)
+    ]
+    return text(sql).bindparams(
+        *(
+            bindparam(name, type_=parameter.type)
+            if parameter.required
+            else bindparam(name, parameter.value, type_=parameter.type)
+            for name, parameter in used
+        )
+    )
 
 
 def add_unique(instance: Any, conflict_detail: str) -> None:

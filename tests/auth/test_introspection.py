@@ -7,6 +7,7 @@ enablement, a suspended release or a revoked client secret shows at once.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from accounts.models import Role
+from accounts import api_tokens
+from accounts.models import ApiToken, Role
 from auth import keys
 from auth.models import AuthEvent
 from catalog import credentials, releases
@@ -38,7 +40,7 @@ from tests.conftest import bearer
 from tests.factories.accounts import MembershipFactory
 from tests.factories.catalog import member_of, reviewer
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
-from torget.db import db
+from torget.db import db, utcnow
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -523,3 +525,93 @@ def test_a_disabled_journal_system_can_launch_no_more(client, journal) -> None:
     response = client.post("/oauth/launch", json={"client_id": app.client_id}, headers=headers)
 
     refused(response, "invalid_token", 401, before, endpoint="launch")
+
+
+# --- the resource server's own credentials ----------------------------------------------------
+
+
+def _operator_token() -> tuple[ApiToken, dict[str, str]]:
+    operator = MembershipFactory(role=Role.OPERATOR).user
+    issued = api_tokens.issue(operator, name="gateway", expires_in_days=1)
+    return issued.token, {"Authorization": f"Bearer {issued.secret}"}
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda token: setattr(token, "revoked_at", utcnow()),
+        lambda token: setattr(token, "expires_at", utcnow() - dt.timedelta(seconds=1)),
+        lambda token: setattr(token.user, "is_active", False),
+    ],
+    ids=["revoked", "expired", "operator deactivated"],
+)
+def test_a_resource_server_needs_a_live_token_of_an_active_operator(client, spoil) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+    api_token, headers = _operator_token()
+    spoil(api_token)
+    db.session.flush()
+    before = state_of_the_database()
+
+    response = client.post(
+        "/oauth/introspect", data={"token": issued["access_token"]}, headers=headers
+    )
+
+    refused(response, "invalid_client", 401, before, endpoint="introspect")
+    assert db.session.get(ApiToken, api_token.id).last_used_at is None
+
+
+def test_introspection_notes_when_the_resource_servers_token_was_last_used(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+    api_token, headers = _operator_token()
+    assert api_token.last_used_at is None
+
+    assert as_resource_server(client, headers, issued["access_token"])["active"] is True
+    db.session.expire_all()
+    first = db.session.get(ApiToken, api_token.id).last_used_at
+    assert first is not None
+
+    # At most once a minute: a busy resource server costs no write per call.
+    assert as_resource_server(client, headers, issued["access_token"])["active"] is True
+    db.session.expire_all()
+    assert db.session.get(ApiToken, api_token.id).last_used_at == first
+
+
+def _refuse_updates_of_api_tokens() -> None:
+    """Make every update of `api_token` fail, as a full disk or a broken table would."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            sa.text(
+                "CREATE TRIGGER api_token_frozen BEFORE UPDATE ON api_token "
+                "BEGIN SELECT RAISE(ABORT, 'frozen'); END"
+            )
+        )
+        return
+    db.session.execute(
+        sa.text(
+            "CREATE FUNCTION api_token_frozen() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'frozen'; END $$ LANGUAGE plpgsql"
+        )
+    )
+    db.session.execute(
+        sa.text(
+            "CREATE TRIGGER api_token_frozen BEFORE UPDATE ON api_token "
+            "FOR EACH ROW EXECUTE FUNCTION api_token_frozen()"
+        )
+    )
+
+
+def test_a_last_use_the_database_refuses_costs_the_answer_nothing(client) -> None:
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+    api_token, headers = _operator_token()
+    _refuse_updates_of_api_tokens()
+    db.session.flush()
+
+    body = as_resource_server(client, headers, issued["access_token"])
+
+    assert body["active"] is True
+    assert body["client_id"] == app.client_id
+    db.session.expire_all()
+    assert db.session.get(ApiToken, api_token.id).last_used_at is None
