@@ -72,12 +72,17 @@ def clinician_for(tenant: Tenant, *, email: str | None, hpr: str | None) -> User
     """
     if email is None and hpr is None:
         return None
-    found = db.session.scalar(
+    named = db.session.scalars(
         select(User).where(User.email == email if email else User.hpr_number == hpr)
     )
-    if found is None or not found.is_active or not has_role(found, [Role.CLINICIAN], tenant.slug):
+    # An e-mail address names one account; an HPR number one person, who may hold
+    # accounts elsewhere too: the one that works here, and only if there is one.
+    found = [
+        user for user in named if user.is_active and has_role(user, [Role.CLINICIAN], tenant.slug)
+    ]
+    if len(found) != 1:
         raise Invalid(_("No clinician of this municipality has that identity."), field="user")
-    return found
+    return found[0]
 
 
 def launch_url(issued: IssuedLaunch, iss: str) -> str | None:

@@ -82,9 +82,11 @@ def smart_app(
     approved: str | None = None,
     roles: tuple[str, ...] = ("clinician",),
     tenant: Tenant | None = None,
+    hpr_number: str | None = "1234567",
     **release_fields: object,
 ) -> SmartApp:
-    """A certified release, its production client, enabled in a municipality with a clinician."""
+    """A certified release, its production client, enabled in a municipality with a clinician
+    (whose HPR number is `hpr_number`: one person, so one account per municipality)."""
     release = ReleaseFactory(
         state=ReleaseState.CERTIFIED,
         client_type=client_type,
@@ -101,7 +103,7 @@ def smart_app(
         terms_version=terms.VERSION,
         by=admin_of(tenant),
     )
-    app = SmartApp(tenant, release, client, clinician_of(tenant, hpr_number="1234567"))
+    app = SmartApp(tenant, release, client, clinician_of(tenant, hpr_number=hpr_number))
     if client_type == ClientType.CONFIDENTIAL_SECRET:
         app.secret = credentials.create_secret(client, by=_vendor_member(release)).value
     return app
@@ -232,6 +234,7 @@ def epj(tenant: Tenant) -> KeyedClient:
         ClientType.BACKEND,
         "system/launch system/Patient.rs",
         tenant=tenant,
+        hpr_number=None,  # the apps' clinician of `tenant` holds the HPR number
         launch_url=None,
         launch_modes=[],
     )

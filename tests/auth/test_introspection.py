@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from accounts import api_tokens
 from accounts.models import ApiToken, Role
 from auth import keys
-from auth.models import AuthEvent
+from auth.models import AuthEvent, LaunchContext
 from catalog import credentials, releases
 from catalog.models import ClientType
 from marketplace import enablements
@@ -478,14 +478,40 @@ def test_a_launch_with_bad_values_is_422(client, journal, payload, field) -> Non
     assert last_event() == ("launch", "refused")
 
 
-@pytest.mark.parametrize("who", ["clinician elsewhere", "unknown email", "unknown hpr"])
+def test_an_hpr_number_names_the_persons_account_in_this_municipality(client, journal) -> None:
+    app, _system, headers = journal
+    clinician_of(TenantFactory(), hpr_number="7654321")  # the same person, working elsewhere too
+    here = clinician_of(app.tenant, hpr_number="7654321")
+
+    response = client.post(
+        "/oauth/launch",
+        json={"client_id": app.client_id, "patient": "pas-9", "hpr": "7654321"},
+        headers=headers,
+    )
+
+    assert response.status_code == 201, response.get_json()
+    (context,) = db.session.scalars(sa.select(LaunchContext)).all()
+    assert context.user_id == here.id
+
+
+def _twice_here(app: SmartApp) -> dict[str, str]:
+    """An HPR number two accounts of the municipality share: which person is meant is unknown."""
+    clinician_of(app.tenant, hpr_number="7654321")
+    clinician_of(app.tenant, hpr_number="7654321")
+    return {"hpr": "7654321"}
+
+
+@pytest.mark.parametrize(
+    "who", ["clinician elsewhere", "unknown email", "unknown hpr", "hpr of two accounts here"]
+)
 def test_a_launch_is_for_a_clinician_of_the_municipality(client, journal, who) -> None:
     app, _system, headers = journal
     identity = {
-        "clinician elsewhere": {"user": clinician_of(TenantFactory()).email},
-        "unknown email": {"user": "nobody@example.no"},
-        "unknown hpr": {"hpr": "7654321"},
-    }[who]
+        "clinician elsewhere": lambda: {"user": clinician_of(TenantFactory()).email},
+        "unknown email": lambda: {"user": "nobody@example.no"},
+        "unknown hpr": lambda: {"hpr": "7654321"},
+        "hpr of two accounts here": lambda: _twice_here(app),
+    }[who]()
     before = state_of_the_database()
 
     response = client.post(
