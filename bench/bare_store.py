@@ -1,4 +1,4 @@
-"""The floor bench/gateway.py measures the FHIR gateway against: the same store, enforcement off.
+"""The floor bench/fhir_api.py measures the FHIR gateway against: the same store, enforcement off.
 
     gunicorn -c deploy/gunicorn.conf.py 'bench.bare_store:create_app()'   # from the repository root
 
@@ -9,8 +9,7 @@ no bearer token, no live-status check, no scope enforcement, no audit row. The U
 the blueprint (its CORS header and error answers) and the answers are the gateway's, so
 what Torget's own answers cost beyond these is what the gateway adds per request.
 
-Run it from the repository root as `bench.bare_store`: from inside bench/, the name of
-bench/gateway.py would shadow the `gateway` package.
+Run it from the repository root as `bench.bare_store`, as bench/fhir_api.py does.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """FHIR reads and searches per second through the gateway, against the same store unenforced.
 
-    .venv/bin/python bench/gateway.py [--seconds 10] [--connections 32] [--threads 2]
+    .venv/bin/python bench/fhir_api.py [--seconds 10] [--connections 32] [--threads 2]
         [--workers 2]
 
 Set up as bench/token.py sets up (its `prepare`: a certified backend service
@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import sys
 
-# This file's name shadows the `gateway` package while this folder leads sys.path (and
-# bench/token.py's name the standard library's `token`): take the folder out before the
-# imports, and load bench/token.py from its file below.
+# bench/token.py's name shadows the standard library's `token` while this folder leads
+# sys.path: take the folder out before the imports, and load bench/token.py from its file.
 sys.path.pop(0)
 
 import argparse
