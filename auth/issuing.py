@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from accounts import sign_in
 from accounts.models import User
@@ -83,6 +83,10 @@ def sign(claims: dict[str, Any]) -> str:
     )
 
 
+# One per token, read back only by its jti: a plain INSERT, built once.
+_RECORD_ACCESS_TOKEN = insert(AccessTokenRecord)
+
+
 @dataclass(frozen=True)
 class Issued:
     response: dict[str, Any]
@@ -137,8 +141,9 @@ def issue(
         claims["enablement"] = grant.enablement_id
     if user is not None and "fhirUser" in granted:
         claims["fhirUser"] = fhir_user(user, base)
-    db.session.add(
-        AccessTokenRecord(jti_hash=tokens.digest(jti), grant_id=grant.id, expires_at=expires)
+    db.session.connection().execute(
+        _RECORD_ACCESS_TOKEN,
+        {"jti_hash": tokens.digest(jti), "grant_id": grant.id, "expires_at": expires},
     )
     response: dict[str, Any] = {
         "access_token": sign(claims),

@@ -36,7 +36,7 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, g
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from accounts import sign_in
 from accounts.models import User
@@ -326,6 +326,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
 # --- backend services -----------------------------------------------------------------------
 
 
+_INSERT_GRANT = insert(TokenGrant).returning(TokenGrant.id)
+
+
 class BackendGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt"]  # noqa: RUF012
 
@@ -355,18 +358,22 @@ class BackendGrant(grants.ClientCredentialsGrant):
                     + "; ".join(f"{d.scope}: {d.reason}" for d in granted.dropped[:5])
                 )[:500]
             )
-        grant = TokenGrant(
-            client_id=client.get_client_id(),
-            tenant=tenant,
-            user_id=None,
-            enablement_id=decision.enablement.id if decision.enablement else None,
-            launcher=Launcher.SYSTEM.value,
-            scope=granted.scope,
-            client_secret_id=None,
-        )
-        db.session.add(grant)
-        db.session.flush()
-        g.oauth_grant = grant
+        values = {
+            "client_id": client.get_client_id(),
+            "tenant_id": tenant.id,
+            "user_id": None,
+            "enablement_id": decision.enablement.id if decision.enablement else None,
+            "launcher": Launcher.SYSTEM.value,
+            "scope": granted.scope,
+            "client_secret_id": None,
+            "fhir_context": [],
+            "created_at": utcnow(),
+        }
+        # A plain INSERT: the grant of a backend token is written once and never
+        # changed in this request, so the ORM's unit of work would add only time.
+        # The model below is a detached copy for issuing, not added to the session.
+        grant_id = db.session.connection().execute(_INSERT_GRANT, values).scalar_one()
+        g.oauth_grant = TokenGrant(id=grant_id, tenant=tenant, **values)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         grant: TokenGrant = g.oauth_grant
