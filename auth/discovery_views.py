@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify
 from auth import discovery
 from auth.urls import tenant_by_slug
 from torget.access import public
+from torget.db import reads_without_write_lock
 from torget.errors import NotFound
 
 bp = Blueprint("discovery", __name__)
@@ -28,6 +29,7 @@ def openid_configuration() -> Response:
 
 @bp.get("/fhir/<tenant>/.well-known/smart-configuration")
 @public
+@reads_without_write_lock
 def smart_configuration(tenant: str) -> Response:
     if tenant_by_slug(tenant) is None:
         raise NotFound()

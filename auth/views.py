@@ -46,6 +46,7 @@ def _cors_on_every_answer(response: Response) -> Response:
 
 @bp.get("/jwks")
 @public
+@reads_without_write_lock
 def jwks() -> Response:
     """The public keys that verify Torget's tokens: the current one and those just retired."""
     response = jsonify(keys.jwks())
@@ -259,6 +260,7 @@ def revoke() -> Response:
 @bp.route("/userinfo", methods=["GET", "POST"])
 @public
 @csrf_exempt
+@reads_without_write_lock
 def userinfo() -> Response:
     found = status.of_bearer(request.headers.get("Authorization"))
     scopes = found.claims.get("scope", "").split() if found.active else []

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask, g, request_finished
 from flask.testing import FlaskClient
 
 from accounts import api_tokens
@@ -641,3 +642,31 @@ def test_a_last_use_the_database_refuses_costs_the_answer_nothing(client) -> Non
     assert body["client_id"] == app.client_id
     db.session.expire_all()
     assert db.session.get(ApiToken, api_token.id).last_used_at is None
+
+
+# --- on SQLite, readers beside each other ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "shares"),
+    [
+        ("POST", "/oauth/introspect", True),
+        ("GET", "/oauth/userinfo", True),
+        ("GET", "/oauth/jwks", True),
+        ("GET", "/fhir/{tenant}/.well-known/smart-configuration", True),
+        ("POST", "/oauth/revoke", False),  # it writes what it read
+        ("POST", "/oauth/token", False),
+    ],
+)
+def test_only_the_endpoints_that_read_share_sqlites_lock(client, method, path, shares) -> None:
+    """Their transactions begin without the write lock (torget.db.reads_without_write_lock)."""
+    app = smart_app()
+    seen: list[bool] = []
+
+    def note(sender: Flask, **extra: object) -> None:
+        seen.append(bool(g.get("torget_shares_read")))
+
+    with request_finished.connected_to(note, client.application):
+        client.open(path.format(tenant=app.tenant.slug), method=method)
+
+    assert seen == [shares]
