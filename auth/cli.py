@@ -13,10 +13,11 @@ keys_cli = AppGroup("keys", help="Token signing keys (encrypted with TORGET_KEY_
 
 @keys_cli.command("rotate")
 def rotate() -> None:
-    """Make a new signing key; the current one keeps verifying its tokens for an hour."""
+    """Make new signing keys; the current ones keep verifying their tokens for an hour."""
     with unit_of_work():
-        key = keys.rotate()
-    click.echo(f"New signing key {key.kid} ({key.alg}); it signs from now on.")
+        made = keys.rotate()
+    for key in made:
+        click.echo(f"New signing key {key.kid} ({key.alg}); it signs from now on.")
 
 
 @keys_cli.command("list")

@@ -86,7 +86,7 @@ def openid_configuration() -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [keys.ALGORITHM],
+        "id_token_signing_alg_values_supported": [keys.ID_TOKEN_ALGORITHM],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASYMMETRIC_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],

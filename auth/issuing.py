@@ -49,36 +49,39 @@ class _Signer:
 
 
 _signer_lock = threading.Lock()
-_signer: _Signer | None = None
+_signers: dict[str, _Signer] = {}  # by algorithm
 
 
-def _current_signer() -> _Signer:
-    global _signer
-    signer = _signer
+def _current_signer(alg: str) -> _Signer:
+    signer = _signers.get(alg)
     now = time.monotonic()
     if signer is not None and now - signer.read_at < _SIGNER_TTL_SECONDS:
         return signer
-    key = keys.current()
+    # The ID token key may be missing on an instance older than RS256 ID tokens.
+    key = keys.current(alg) if alg == keys.ALGORITHM else keys.ensure(alg)
     with _signer_lock:
-        if _signer is not None and _signer.kid == key.kid:
-            _signer = _Signer(key.kid, _signer.key, now)
+        signer = _signers.get(alg)
+        if signer is not None and signer.kid == key.kid:
+            signer = _Signer(key.kid, signer.key, now)
         else:
-            _signer = _Signer(key.kid, jwt.PyJWK(keys.private_jwk(key)).key, now)
-        return _signer
+            signer = _Signer(key.kid, jwt.PyJWK(keys.private_jwk(key)).key, now)
+        _signers[alg] = signer
+        return signer
 
 
 def forget_signer() -> None:
-    """Read the signing key again at the next token (after a rotation in this process)."""
-    global _signer
-    _signer = None
+    """Read the signing keys again at the next token (after a rotation in this process)."""
+    with _signer_lock:
+        _signers.clear()
 
 
-def sign(claims: dict[str, Any]) -> str:
-    signer = _current_signer()
+def sign(claims: dict[str, Any], alg: str = keys.ALGORITHM) -> str:
+    """A signed JWT: an access token (typ at+jwt, RFC 9068) when it names a client_id."""
+    signer = _current_signer(alg)
     return jwt.encode(
         claims,
         signer.key,
-        algorithm=keys.ALGORITHM,
+        algorithm=alg,
         headers={"kid": signer.kid, "typ": "at+jwt" if "client_id" in claims else "JWT"},
     )
 
@@ -184,7 +187,7 @@ def _id_token(
         claims["fhirUser"] = fhir_user(user, base)
     if "profile" in granted:
         claims["name"] = user.display_name
-    return sign(claims)
+    return sign(claims, keys.ID_TOKEN_ALGORITHM)
 
 
 def _refresh_expiry(grant: TokenGrant, scope: str, now: dt.datetime) -> dt.datetime:

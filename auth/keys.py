@@ -1,11 +1,14 @@
 """Token signing keys: made and rotated by `torget keys rotate`, encrypted at rest.
 
-ES256 (P-256), as the architecture allows; the `kid` is the key's RFC 7638
+Two keys sign at any time: an ES256 (P-256) key signs access tokens, as the
+architecture allows; an RS256 key signs ID tokens, since OpenID Connect asks
+every provider to support RS256 for them (Core §15.1, Discovery §3) and
+relying parties' libraries expect it. The `kid` is the key's RFC 7638
 thumbprint. The private half is stored only encrypted with AES-256-GCM under
 TORGET_KEY_ENCRYPTION_KEY (from the environment), so a copy of the database
-alone signs nothing. Rotation retires the current key but keeps publishing it
-for the longest token lifetime, so tokens it signed stay verifiable until
-they expire.
+alone signs nothing. Rotation retires the current keys but keeps publishing
+them for the longest token lifetime, so tokens they signed stay verifiable
+until they expire.
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 
 from auth.models import SigningKey
 from torget.db import db, utcnow
 
-ALGORITHM = "ES256"
+ALGORITHM = "ES256"  # access tokens
 CURVE = "P-256"
+ID_TOKEN_ALGORITHM = "RS256"  # noqa: S105 - an algorithm's name, not a secret
+RSA_BITS = 2048  # RFC 7518 §3.3: at least 2048
+SIGNING_ALGORITHMS = (ALGORITHM, ID_TOKEN_ALGORITHM)
 # Access tokens live at most an hour (architecture.md): a retired key is
 # published that long after it stopped signing.
 ACCESS_TOKEN_MAX_LIFETIME = dt.timedelta(hours=1)
@@ -60,17 +66,21 @@ def private_jwk(key: SigningKey) -> dict[str, Any]:
     return json.loads(plain)
 
 
-def rotate(now: dt.datetime | None = None) -> SigningKey:
-    """A new signing key; the current one retires and stays published for an hour."""
+def rotate(now: dt.datetime | None = None) -> list[SigningKey]:
+    """New signing keys, one per algorithm; the current ones retire and stay published an hour."""
     now = now or utcnow()
     for key in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         key.retired_at = now
-    made = ECKey.generate_key(CURVE)
+    return [_make(alg, now) for alg in SIGNING_ALGORITHMS]
+
+
+def _make(alg: str, now: dt.datetime) -> SigningKey:
+    made = ECKey.generate_key(CURVE) if alg == ALGORITHM else RSAKey.generate_key(RSA_BITS)
     kid = made.thumbprint()
-    public = {**made.as_dict(private=False), "kid": kid, "alg": ALGORITHM, "use": "sig"}
+    public = {**made.as_dict(private=False), "kid": kid, "alg": alg, "use": "sig"}
     key = SigningKey(
         kid=kid,
-        alg=ALGORITHM,
+        alg=alg,
         public_jwk=public,
         private_jwk_encrypted=_encrypt(made.as_dict(private=True), kid),
         created_at=now,
@@ -80,28 +90,37 @@ def rotate(now: dt.datetime | None = None) -> SigningKey:
     return key
 
 
-def current() -> SigningKey:
-    """The key that signs now."""
+def current(alg: str = ALGORITHM) -> SigningKey:
+    """The key that signs with `alg` now."""
     key = db.session.scalar(
         select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))
+        .where(SigningKey.retired_at.is_(None), SigningKey.alg == alg)
         .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
     )
     if key is None:
-        raise KeyUnavailable("no signing key: run `torget keys rotate`")
+        raise KeyUnavailable(f"no {alg} signing key: run `torget keys rotate`")
     return key
 
 
-def ensure_current() -> SigningKey:
-    """The current key, made now when there is none (a fresh demo instance)."""
+def ensure(alg: str) -> SigningKey:
+    """The current `alg` key, made now when there is none (the others stay as they are).
+
+    An instance made before ID tokens were signed with RS256 has no such key
+    until its first ID token or its next rotation.
+    """
     try:
-        return current()
+        return current(alg)
     except KeyUnavailable:
-        return rotate()
+        return _make(alg, utcnow())
+
+
+def ensure_current() -> list[SigningKey]:
+    """The current keys, made now where there are none (a fresh demo instance)."""
+    return [ensure(alg) for alg in SIGNING_ALGORITHMS]
 
 
 def published(now: dt.datetime | None = None) -> list[SigningKey]:
-    """The keys a verifier may meet: the current one and those retired within the hour."""
+    """The keys a verifier may meet: the current ones and those retired within the hour."""
     now = now or utcnow()
     cutoff = now - ACCESS_TOKEN_MAX_LIFETIME
     rows = db.session.scalars(

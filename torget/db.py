@@ -2,7 +2,9 @@
 
 One transaction per request: services `add` and `flush`, never `commit`; the
 shell commits once after the view returned, and rolls back when it raised.
-A CLI command is one unit of work by the same rule (`unit_of_work`).
+A CLI command is one unit of work by the same rule (`unit_of_work`). The one
+exception is `bookkeeping` (a token's last-used time) in a view that reads
+without SQLite's write lock: it is written after the answer's commit.
 """
 
 from __future__ import annotations

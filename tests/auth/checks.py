@@ -59,16 +59,19 @@ def refused(
     return body
 
 
-def verified(client: FlaskClient, token: str, audience: str) -> dict[str, Any]:
-    """The claims of `token`, checked as a resource server does: with a key from /oauth/jwks."""
+def verified(client: FlaskClient, token: str, audience: str, alg: str = "ES256") -> dict[str, Any]:
+    """The claims of `token`, checked as a resource server does: with a key from /oauth/jwks.
+
+    Access tokens are signed with ES256, ID tokens with RS256 (OpenID Connect's default).
+    """
     header = jwt.get_unverified_header(token)
-    assert header["alg"] == "ES256"
+    assert header["alg"] == alg
     assert header["kid"]
     published = jwt.PyJWKSet.from_dict(client.get("/oauth/jwks").get_json())
     return jwt.decode(
         token,
         published[header["kid"]].key,
-        algorithms=["ES256"],
+        algorithms=[alg],
         audience=audience,
         issuer=ISSUER,
         options={"require": ["iss", "aud", "sub", "exp", "iat"]},

@@ -109,7 +109,10 @@ def test_every_endpoint_the_smart_configuration_names_answers(client) -> None:
 
     jwks = client.get(path_of(document["jwks_uri"]))
     assert jwks.status_code == 200
-    assert [k["kid"] for k in jwks.get_json()["keys"]] == [keys.current().kid]
+    assert {k["kid"] for k in jwks.get_json()["keys"]} == {
+        keys.current("ES256").kid,  # access tokens
+        keys.current("RS256").kid,  # ID tokens
+    }
     assert all("d" not in k for k in jwks.get_json()["keys"])  # public halves only
     # Without a request the authorize endpoint says so on its own page (never a redirect).
     assert client.get(path_of(document["authorization_endpoint"])).status_code == 400
@@ -158,7 +161,8 @@ def test_the_openid_configuration_has_what_oidc_discovery_requires(client) -> No
     assert document["response_types_supported"] == ["code"]
     assert set(document["subject_types_supported"]) <= {"public", "pairwise"}
     # The algorithm ID tokens are signed with is the one published.
-    assert document["id_token_signing_alg_values_supported"] == ["ES256"]
+    # OpenID Connect Discovery §3: RS256 must be among them.
+    assert document["id_token_signing_alg_values_supported"] == ["RS256"]
     assert "openid" in document["scopes_supported"]
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["authorization_response_iss_parameter_supported"] is True  # RFC 9207

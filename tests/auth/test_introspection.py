@@ -310,7 +310,7 @@ def test_revocation_needs_client_authentication(client) -> None:
 def test_userinfo_tells_who_signed_in(client) -> None:
     app = with_patients(smart_app())
     issued = tokens_for(client, app, scope="openid fhirUser profile launch/patient")
-    identity = verified(client, issued["id_token"], audience=app.client_id)
+    identity = verified(client, issued["id_token"], audience=app.client_id, alg="RS256")
 
     for method in (client.get, client.post):
         response = method(
@@ -347,6 +347,7 @@ def test_userinfo_needs_a_live_token_with_openid(client) -> None:
         f"Bearer {without_openid['access_token']}",
         f"Bearer {revoked['access_token']}",
         f"Bearer {system}",  # a backend service has no user to tell of
+        f"Bearer {revoked['id_token']}",  # an ID token opens nothing (RS256, not at+jwt)
         "Bearer not-a-token",
         "",
     ):

@@ -112,7 +112,7 @@ def test_a_code_buys_a_signed_access_token_and_an_id_token(client) -> None:
     assert claims["jti"]
     assert jwt.get_unverified_header(body["access_token"])["typ"] == "at+jwt"
 
-    identity = verified(client, body["id_token"], audience=app.client_id)
+    identity = verified(client, body["id_token"], audience=app.client_id, alg="RS256")
     assert identity["nonce"] == "n-0S6_WzA2Mj"
     assert identity["fhirUser"] == f"{app.aud}/Practitioner/hpr-1234567"
     assert identity["sub"] == claims["sub"]

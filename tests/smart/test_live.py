@@ -37,8 +37,9 @@ def make_clinician(urls: LiveUrls) -> dict[str, str]:
 pytestmark = torget_setup(make_clinician)
 
 
-def current_kid(server: LiveTorget) -> str:
-    return server.database.run(lambda: keys.current().kid)
+def current_kids(server: LiveTorget) -> set[str]:
+    """The kids of the keys signing now: access tokens' (ES256) and ID tokens' (RS256)."""
+    return server.database.run(lambda: {keys.current(alg).kid for alg in keys.SIGNING_ALGORITHMS})
 
 
 def get(url: str) -> tuple[int, str, bytes]:
@@ -61,8 +62,8 @@ def test_both_workers_publish_the_key_made_before_they_started(live_torget: Live
     assert (first.status, second.status) == (200, 200)
     assert first.headers["Content-Type"] == "application/jwk-set+json"
     assert first.body == second.body
-    published = [key["kid"] for key in json.loads(first.body)["keys"]]
-    assert published == [current_kid(live_torget)]
+    published = {key["kid"] for key in json.loads(first.body)["keys"]}
+    assert published == current_kids(live_torget)
 
 
 def test_a_second_process_serves_the_same_jwks_until_stopped(
@@ -77,7 +78,7 @@ def test_a_second_process_serves_the_same_jwks_until_stopped(
     ours = ask_two_workers(live_torget.base_url, "/oauth/jwks")
     theirs = ask_two_workers(second.base_url, "/oauth/jwks")
     assert {answer.body for answer in ours + theirs} == {ours[0].body}
-    assert [key["kid"] for key in json.loads(theirs[0].body)["keys"]] == [current_kid(live_torget)]
+    assert {key["kid"] for key in json.loads(theirs[0].body)["keys"]} == current_kids(live_torget)
 
     second.stop()
     second.stop()  # a second stop is harmless
