@@ -221,8 +221,10 @@ def _check_still_allowed(grant: TokenGrant) -> enablements.LaunchDecision:
     decision = enablements.launch_policy(grant.client_id, tenant.slug if tenant else "")
     if not decision.allowed:
         raise InvalidGrantError(description=clients.error_description(decision.reason))
-    if status.ended_by_disable(grant, decision):
-        raise InvalidGrantError(description="The app was disabled since: authorize it again.")
+    if status.ended_by_stop(grant, decision):
+        raise InvalidGrantError(
+            description="The app was disabled or its release suspended since: authorize it again."
+        )
     return decision
 
 

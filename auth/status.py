@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from sqlalchemy import Row, Select, and_, bindparam, select
+from sqlalchemy import Row, Select, and_, bindparam, func, select
 
 from accounts.models import Organisation, User
 from auth import keys
@@ -26,7 +26,7 @@ from auth.identity import practitioner_reference
 from auth.models import AccessTokenRecord, RefreshToken, TokenGrant
 from auth.urls import issuer
 from catalog import releases
-from catalog.models import Client, ClientSecret, Environment, Release
+from catalog.models import Client, ClientSecret, Environment, Release, ReleaseEvent, ReleaseState
 from marketplace import enablements
 from marketplace.models import Enablement, EnablementState, Tenant
 from torget import tokens
@@ -116,6 +116,15 @@ def verify_access_token(token: str) -> dict[str, Any] | None:
         return None
 
 
+# The enablement's release's last suspension, beside the release (see `ended_by_stop`).
+_RELEASE_LAST_SUSPENDED = (
+    select(func.max(ReleaseEvent.at))
+    .where(ReleaseEvent.release_id == Release.id, ReleaseEvent.to_state == ReleaseState.SUSPENDED)
+    .correlate(Release)
+    .scalar_subquery()
+)
+
+
 def _state(token: type, *columns: Any) -> Select[Any]:
     """A token's `columns`, its grant and everything the grant's liveness depends on."""
     return (
@@ -143,6 +152,7 @@ def _state(token: type, *columns: Any) -> Select[Any]:
             Enablement.state.label("enablement_state"),
             Enablement.enabled_at,
             Release.state.label("release_state"),
+            _RELEASE_LAST_SUSPENDED.label("release_suspended_at"),
         )
         .select_from(token)
         .join(TokenGrant, TokenGrant.id == token.grant_id)  # type: ignore[attr-defined]
@@ -187,8 +197,10 @@ def _is_live(row: Row[Any], now: dt.datetime) -> bool:
     return (
         row.enablement_state == EnablementState.ACTIVE
         and row.release_state in releases.LAUNCHABLE
-        # A disable is for good: enabling again does not revive older grants.
+        # A disable and a suspension are for good: enabling again, or reinstating
+        # the release, does not revive older grants (`ended_by_stop`).
         and row.grant_created_at >= row.enabled_at
+        and (row.release_suspended_at is None or row.grant_created_at >= row.release_suspended_at)
     )
 
 
@@ -224,17 +236,22 @@ def grant_is_live(grant: TokenGrant | None) -> bool:
     if tenant is None:
         return False
     decision = enablements.launch_policy(grant.client_id, tenant.slug)
-    return decision.allowed and not ended_by_disable(grant, decision)
+    return decision.allowed and not ended_by_stop(grant, decision)
 
 
-def ended_by_disable(grant: TokenGrant, decision: enablements.LaunchDecision) -> bool:
-    """Whether the app was disabled (and enabled again) since `grant`: a disable is for good.
+def ended_by_stop(grant: TokenGrant, decision: enablements.LaunchDecision) -> bool:
+    """Whether the app was disabled, or its release suspended, since `grant`: both are for good.
 
-    Enabling reuses the enablement row, so without this the tokens of before
-    the disable would come back to life with it.
+    Enabling reuses the enablement row, and a reinstated release is the same
+    row again: without this the tokens of before the stop would come back to
+    life with it. (A suspension is a security measure: the app's sessions of
+    before it are not to be trusted after it either.)
     """
     enablement = decision.enablement
-    return enablement is not None and grant.created_at < enablement.enabled_at
+    if enablement is not None and grant.created_at < enablement.enabled_at:
+        return True
+    suspended = releases.last_suspended_at(decision.release) if decision.release else None
+    return suspended is not None and grant.created_at < suspended
 
 
 def access_token_status(token: str) -> TokenStatus:

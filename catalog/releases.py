@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from accounts.models import User
 from catalog import applications, credentials, criteria, keys, redirect_uris, scopes, vendors
@@ -533,6 +533,19 @@ def revoke(release: Release, *, by: User, reason: str) -> Release:
 def notice(release: Release, text: str) -> None:
     """A line in the history that changes no state (an expiry warning)."""
     db.session.add(ReleaseEvent(release_id=release.id, reason=text, actor_id=None))
+
+
+# When a release was last suspended: the newest SUSPENDED entry of its history.
+LAST_SUSPENDED = (
+    select(func.max(ReleaseEvent.at))
+    .where(ReleaseEvent.release_id == bindparam("release_id"))
+    .where(ReleaseEvent.to_state == S.SUSPENDED)
+)
+
+
+def last_suspended_at(release: Release) -> dt.datetime | None:
+    """When `release` was last suspended (a reinstated release keeps that time), if ever."""
+    return db.session.scalar(LAST_SUSPENDED, {"release_id": release.id})
 
 
 def launchable_for(application: Application) -> list[Release]:

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from auth import keys
 from auth.models import AuthEvent, AuthorizationCode
-from catalog import credentials
-from catalog.models import ClientType
+from catalog import credentials, releases
+from catalog.models import ClientType, ReleaseState
 from marketplace import enablements, terms
 from marketplace.enablements import Access
 from marketplace.models import ExitStep
@@ -61,7 +61,7 @@ from tests.auth.smart import (
 )
 from tests.conftest import csrf_token, make_app
 from tests.factories.accounts import PASSWORD
-from tests.factories.catalog import member_of
+from tests.factories.catalog import member_of, reviewer
 from tests.factories.marketplace import TenantFactory, admin_of
 from torget.config import DEFAULT_RATE_LIMITS
 from torget.db import db, utcnow
@@ -709,6 +709,26 @@ def test_enabling_the_app_again_does_not_bring_old_tokens_back(client) -> None:
     refused(refresh(client, app, issued["refresh_token"]), "invalid_grant", 400, before)
     # New launches work as before.
     assert tokens_for(client, app)["access_token"]
+
+
+def test_reinstating_the_release_does_not_bring_old_tokens_back(client) -> None:
+    """A suspension is a security measure: the sessions of before it stay ended."""
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+    by = reviewer()
+    releases.suspend(app.release, by=by, reason="Sikkerhetshull i innloggingen.")
+    releases.reinstate(app.release, by=by, reason="Rettet og kontrollert på nytt.")
+    db.session.flush()
+    assert app.release.state == ReleaseState.CERTIFIED
+    before = state_of_the_database()
+
+    assert introspect(client, app, issued["access_token"]) == {"active": False}
+    assert introspect(client, app, issued["refresh_token"]) == {"active": False}
+    refused(refresh(client, app, issued["refresh_token"]), "invalid_grant", 400, before)
+    # New launches work as before, and their tokens live.
+    fresh = tokens_for(client, app)
+    assert introspect(client, app, fresh["access_token"])["active"] is True
+    assert refresh(client, app, fresh["refresh_token"]).status_code == 200
 
 
 def test_online_access_ends_when_the_user_signs_out(client) -> None:
