@@ -10,6 +10,7 @@ import click
 from flask import Flask, Response, current_app
 from flask.cli import AppGroup
 from flask_migrate import Migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import accounts
 import auth
@@ -49,6 +50,10 @@ def create_app(
     config = load(environ, **dict(overrides or {}))
     app = Flask("torget", instance_path=config.instance_path)
     _configure_flask(app, config)
+    if config.proxy_hops:
+        # The client's address, for per-IP rate limits, the audit and the log:
+        # only the entries the trusted proxies appended, never one a client sent.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops)  # type: ignore[method-assign]
 
     # after_request hooks run in reverse order: the request log goes first so
     # it runs last and records the status the client really gets.

@@ -54,6 +54,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected a whole number, 0 or more, got {value!r}")
+    return number
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
     def coerce(value: str) -> str:
         if value not in options:
@@ -124,6 +131,9 @@ class Config:
     # The gateway's own bearer token at that server (a system credential).
     fhir_upstream_token: str = field(default="", repr=False)
     fhir_upstream_timeout_seconds: int = 10
+    # How many reverse proxies in front append to X-Forwarded-For: the client's
+    # address is read that many entries from the end. 0: REMOTE_ADDR as it comes.
+    proxy_hops: int = 0
     # Requests per window for each rate-limited endpoint; None: no rate limits.
     rate_limits: Mapping[str, tuple[int, int]] | None = field(
         default_factory=lambda: DEFAULT_RATE_LIMITS
@@ -167,6 +177,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("FHIR_UPSTREAM_URL", "fhir_upstream_url", _upstream_url),
     ("FHIR_UPSTREAM_TOKEN", "fhir_upstream_token", str),
     ("FHIR_UPSTREAM_TIMEOUT_SECONDS", "fhir_upstream_timeout_seconds", _positive_int),
+    ("TORGET_PROXY_HOPS", "proxy_hops", _count),
 )
 
 DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"

@@ -74,6 +74,7 @@ def test_every_variable_is_read(tmp_path):
             "TORGET_SANDBOX_TENANT": "testkommune",
             "TORGET_KEY_ENCRYPTION_KEY": KEK,
             "TORGET_RATE_LIMITS": "login=3/10",
+            "TORGET_PROXY_HOPS": "1",
         }
     )
     assert config.database_url == "postgresql+psycopg://db/torget"
@@ -88,6 +89,7 @@ def test_every_variable_is_read(tmp_path):
     assert config.sandbox_tenant == "testkommune"
     assert config.key_encryption_key == KEK
     assert config.rate_limits == {**DEFAULT_RATE_LIMITS, "login": (3, 10)}
+    assert config.proxy_hops == 1
 
 
 @pytest.mark.parametrize(
@@ -99,6 +101,8 @@ def test_every_variable_is_read(tmp_path):
         ("TORGET_DEMO", "maybe"),
         ("TORGET_MAX_BODY_BYTES", "-1"),
         ("TORGET_SESSION_IDLE_MINUTES", "ten"),
+        ("TORGET_PROXY_HOPS", "-1"),
+        ("TORGET_PROXY_HOPS", "one"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path, variable, value):

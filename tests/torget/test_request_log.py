@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import fields
 
 import pytest
 
 from accounts import api_tokens
 from tests.conftest import csrf_token
 from tests.factories.accounts import PASSWORD, UserFactory
+from torget.app import create_app
+from torget.config import Config
 from torget.request_log import redact
 
 
@@ -88,3 +91,25 @@ def test_passwords_tokens_and_authorization_headers_never_reach_the_log(client, 
 )
 def test_redact_hides_secret_shapes(text, hidden):
     assert hidden not in redact(text)
+
+
+@pytest.mark.parametrize(
+    ("hops", "seen"),
+    [
+        (0, "10.0.0.2"),  # no proxy trusted: the address the connection came from
+        (1, "198.51.100.9"),  # one proxy: the entry it appended, not the one the client sent
+        (2, "203.0.113.7"),
+    ],
+)
+def test_the_client_address_is_read_behind_as_many_proxies_as_trusted(app, log_lines, hops, seen):
+    settings = {f.name: getattr(app.config["TORGET"], f.name) for f in fields(Config)}
+    behind = create_app(overrides={**settings, "proxy_hops": hops})
+
+    behind.test_client().get(
+        "/healthz",
+        headers={"X-Forwarded-For": "203.0.113.7, 198.51.100.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+
+    (line,) = [entry for entry in log_lines() if entry["logger"] == "torget.request"]
+    assert line["remote_addr"] == seen
