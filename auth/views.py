@@ -25,7 +25,7 @@ from auth.urls import fhir_base
 from marketplace import usage
 from torget import ratelimit
 from torget.access import public
-from torget.db import db, reads_without_write_lock, utcnow
+from torget.db import db, needs_write_lock, reads_without_write_lock, utcnow
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth", template_folder="templates")
 
@@ -178,6 +178,8 @@ def _caller() -> tuple[str | None, bool]:
 @ratelimit.rate_limit("introspect", methods=["POST"], ip=ratelimit.client_ip)
 @reads_without_write_lock
 def introspect() -> Response:
+    if request.form.get("client_assertion"):
+        needs_write_lock()  # the assertion's jti is spent (written) after the client is read
     client_id, resource_server = _caller()
     if client_id is None and not resource_server:
         audit.refused("introspect", "invalid_client")

@@ -160,6 +160,15 @@ def reads_without_write_lock(view: Callable[P, R]) -> Callable[P, R]:
     return shares_read
 
 
+def needs_write_lock() -> None:
+    """This request of a `reads_without_write_lock` view will write after reading after all.
+
+    Call it before the request's first statement: its transaction then takes
+    the write lock as every other request's does.
+    """
+    g.torget_shares_read = False
+
+
 def bookkeeping(statement: Executable) -> None:
     """Run a write the answer does not depend on (a token's last-used time).
 
