@@ -32,7 +32,7 @@ import http.client
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -118,7 +118,9 @@ class UpstreamBackend:
                 parsed = json.loads(raw)
             except (ValueError, RecursionError):
                 parsed = None
-        if status >= 500 or status in (401, 403) or (status < 300 and parsed is None and raw):
+        # A success that is not a JSON object is no FHIR answer (a proxy's HTML page).
+        malformed = status < 300 and bool(raw) and not isinstance(parsed, dict)
+        if status >= 500 or status in (401, 403) or malformed:
             log.warning("upstream FHIR server answered %d to %s %s", status, method, parts.path)
             raise UpstreamFailed(_("The platform's FHIR server refused or failed the request."))
         return status, parsed if isinstance(parsed, dict) else None, answer_headers
@@ -130,7 +132,8 @@ class UpstreamBackend:
         return json.loads(text.replace(json.dumps(self.base(tenant))[1:-1], ours))
 
     def _served(self, tenant: Tenant, content: dict[str, Any]) -> Served:
-        meta = content.get("meta") or {}
+        meta = content.get("meta")
+        meta = meta if isinstance(meta, dict) else {}
         content = self._rewritten(tenant, content)
         return Served(
             resource_type=str(content.get("resourceType", "")),
@@ -184,7 +187,7 @@ class UpstreamBackend:
         if status != 200 or bundle is None or bundle.get("resourceType") != "Bundle":
             return None
         entries = []
-        for entry in bundle.get("entry") or []:
+        for entry in _entries(bundle):
             content = entry.get("resource") or {}
             if content.get("resourceType") != resource_type or content.get("id") != resource_id:
                 continue
@@ -207,7 +210,7 @@ class UpstreamBackend:
         matches: list[Served] = []
         included: list[Served] = []
         dropped = False
-        for entry in bundle.get("entry") or []:
+        for entry in _entries(bundle):
             content = entry.get("resource") or {}
             mode = (entry.get("search") or {}).get("mode", "match")
             if mode == "match" and content.get("resourceType") == search.resource_type:
@@ -222,11 +225,7 @@ class UpstreamBackend:
             else:
                 dropped = True
         following = next(
-            (
-                link.get("url")
-                for link in bundle.get("link") or []
-                if link.get("relation") == "next"
-            ),
+            (link.get("url") for link in _parts(bundle, "link") if link.get("relation") == "next"),
             None,
         )
         total = bundle.get("total")
@@ -235,7 +234,7 @@ class UpstreamBackend:
             included,
             # A total the gateway had to filter under is no longer the client's total.
             total if isinstance(total, int) and not dropped else None,
-            self._signed(urlsplit(following).query) if isinstance(following, str) else None,
+            self._signed(_query_of(following)) if isinstance(following, str) else None,
         )
 
     # --- writing ---------------------------------------------------------------------------
@@ -274,7 +273,7 @@ class UpstreamBackend:
             raise UpstreamFailed(_("The platform's FHIR server refused or failed the request."))
         if body is None or body.get("resourceType") != resource_type:
             # No representation: read what the Location names.
-            location = urlsplit(headers.get("location", "")).path.split("/_history")[0]
+            location = _path_of(headers.get("location", "")).split("/_history")[0]
             body = self.fetch(tenant, resource_type, location.rsplit("/", 1)[-1])
             if body is None:
                 raise UpstreamFailed(_("The platform's FHIR server did not return the resource."))
@@ -302,6 +301,43 @@ class UpstreamBackend:
         return parse_qsl(data.decode(errors="replace"), keep_blank_values=True)
 
 
+def _query_of(url: str) -> str:
+    return _split(url).query
+
+
+def _path_of(url: str) -> str:
+    return _split(url).path
+
+
+def _split(url: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError:  # "http://[broken": not a URL
+        raise UpstreamFailed(
+            _("The platform's FHIR server answered with a malformed URL.")
+        ) from None
+
+
+def _parts(bundle: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A Bundle's `entry` or `link` list; UpstreamFailed when it is not a list of objects."""
+    parts = bundle.get(name) or []
+    if not isinstance(parts, list) or not all(isinstance(part, dict) for part in parts):
+        raise UpstreamFailed(_("The platform's FHIR server answered with a malformed Bundle."))
+    return parts
+
+
+def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Bundle's entries, each with an object for its resource, search and request."""
+    entries = _parts(bundle, "entry")
+    for entry in entries:
+        for member in ("resource", "search", "request"):
+            if not isinstance(entry.get(member) or {}, dict):
+                raise UpstreamFailed(
+                    _("The platform's FHIR server answered with a malformed Bundle.")
+                )
+    return entries
+
+
 def _restrictions(resource_type: str, permit: Permit) -> list[tuple[str, str]]:
     """Search parameters that narrow an upstream search to the permit (checked again after)."""
     added: list[tuple[str, str]] = []
@@ -320,4 +356,8 @@ def _restrictions(resource_type: str, permit: Permit) -> list[tuple[str, str]]:
 def _diagnostics(body: dict[str, Any] | None) -> str:
     if not body or body.get("resourceType") != "OperationOutcome":
         return ""
-    return "; ".join(str(i.get("diagnostics", "")) for i in body.get("issue") or [])[:500]
+    issues = body.get("issue")
+    if not isinstance(issues, list):
+        return ""
+    texts = (str(i.get("diagnostics", "")) for i in issues if isinstance(i, dict))
+    return "; ".join(texts)[:500]
