@@ -8,7 +8,16 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     from auth import patients
-    from gateway import api, audit_views, backends, enforcement, metadata, models, outcomes  # noqa: F401
+    from gateway import (  # noqa: F401
+        api,
+        audit_views,
+        backends,
+        enforcement,
+        metadata,
+        models,
+        outcomes,
+        platform_token,
+    )
     from gateway.directory import StorePatientDirectory, UpstreamPatientDirectory
     from gateway.embedded import EmbeddedBackend
     from gateway.upstream import UpstreamBackend
@@ -23,7 +32,7 @@ def init_app(app: Flask) -> None:
     if config.fhir_upstream_url:
         upstream = UpstreamBackend(
             config.fhir_upstream_url,
-            config.fhir_upstream_token,
+            platform_token.from_config(config),
             timeout=config.fhir_upstream_timeout_seconds,
         )
         app.extensions[backends.EXTENSION] = upstream

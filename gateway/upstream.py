@@ -42,6 +42,7 @@ from auth.urls import fhir_base
 from gateway import search as searching
 from gateway.backends import Found, HistoryEntry, Served, Written
 from gateway.enforcement import SHARED_TYPES, Permit
+from gateway.platform_token import PlatformCredential
 from gateway.search_params import Search, SearchRefused, parse_search
 from gateway.validation import is_fhir_id
 from marketplace.models import Tenant
@@ -72,9 +73,9 @@ class UpstreamRefused(DomainError):
 
 
 class UpstreamBackend:
-    def __init__(self, url: str, token: str, timeout: float) -> None:
+    def __init__(self, url: str, credential: PlatformCredential, timeout: float) -> None:
         self.url = url
-        self.token = token
+        self.credential = credential
         self.timeout = timeout
 
     # --- HTTP ------------------------------------------------------------------------------
@@ -86,14 +87,30 @@ class UpstreamBackend:
         self, tenant: Tenant, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
         body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:  # fmt: skip
-        """(status, JSON body or None, headers) of one request to the tenant's upstream base."""
-        parts = urlsplit(f"{self.base(tenant)}/{path}")
+        """(status, JSON body or None, headers) of one request to the tenant's upstream base.
+
+        A 401 to a token the gateway can renew is answered with a new token, once
+        (the platform revoked it, or rotated its keys).
+        """
+        base = self.base(tenant)
+        status, raw, answer_headers = self._send(base, method, path, query, body, headers)
+        if status == 401 and self.credential.renewable:
+            self.credential.forget(base)
+            status, raw, answer_headers = self._send(base, method, path, query, body, headers)
+        return self._answer(status, raw, answer_headers, method, path)
+
+    def _send(
+        self, base: str, method: str, path: str, query: list[tuple[str, str]] | None,
+        body: dict[str, Any] | None, headers: dict[str, str] | None,
+    ) -> tuple[int, bytes, dict[str, str]]:  # fmt: skip
+        parts = urlsplit(f"{base}/{path}")
         target = parts.path + (f"?{urlencode(query)}" if query else "")
         connection_class = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         connection = connection_class(parts.hostname or "", parts.port, timeout=self.timeout)
-        sent = {"Accept": FHIR_JSON, "Authorization": f"Bearer {self.token}", **(headers or {})}
+        token = self.credential.bearer(base)
+        sent = {"Accept": FHIR_JSON, "Authorization": f"Bearer {token}", **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -110,6 +127,11 @@ class UpstreamBackend:
             raise UpstreamFailed(_("The platform's FHIR server did not answer.")) from None
         finally:
             connection.close()
+        return status, raw, answer_headers
+
+    def _answer(
+        self, status: int, raw: bytes, answer_headers: dict[str, str], method: str, path: str
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
         if len(raw) > MAX_ANSWER_BYTES:
             raise UpstreamFailed(_("The platform's FHIR server answered too much."))
         parsed = None
@@ -121,7 +143,7 @@ class UpstreamBackend:
         # A success that is not a JSON object is no FHIR answer (a proxy's HTML page).
         malformed = status < 300 and bool(raw) and not isinstance(parsed, dict)
         if status >= 500 or status in (401, 403) or malformed:
-            log.warning("upstream FHIR server answered %d to %s %s", status, method, parts.path)
+            log.warning("upstream FHIR server answered %d to %s %s", status, method, path)
             raise UpstreamFailed(_("The platform's FHIR server refused or failed the request."))
         return status, parsed if isinstance(parsed, dict) else None, answer_headers
 

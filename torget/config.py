@@ -130,6 +130,13 @@ class Config:
     fhir_upstream_url: str = ""
     # The gateway's own bearer token at that server (a system credential).
     fhir_upstream_token: str = field(default="", repr=False)
+    # Or SMART Backend Services: the gateway takes its own tokens at the platform's
+    # token endpoint as this client, signing with this key (PEM) named by this kid.
+    fhir_upstream_token_url: str = ""
+    fhir_upstream_client_id: str = ""
+    fhir_upstream_private_key: str = field(default="", repr=False)
+    fhir_upstream_key_id: str = ""
+    fhir_upstream_scope: str = "system/*.cruds"
     fhir_upstream_timeout_seconds: int = 10
     # How many reverse proxies in front append to X-Forwarded-For: the client's
     # address is read that many entries from the end. 0: REMOTE_ADDR as it comes.
@@ -177,6 +184,11 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("FHIR_UPSTREAM_URL", "fhir_upstream_url", _upstream_url),
     ("FHIR_UPSTREAM_TOKEN", "fhir_upstream_token", str),
     ("FHIR_UPSTREAM_TIMEOUT_SECONDS", "fhir_upstream_timeout_seconds", _positive_int),
+    ("FHIR_UPSTREAM_TOKEN_URL", "fhir_upstream_token_url", _upstream_url),
+    ("FHIR_UPSTREAM_CLIENT_ID", "fhir_upstream_client_id", str),
+    ("FHIR_UPSTREAM_PRIVATE_KEY", "fhir_upstream_private_key", str),
+    ("FHIR_UPSTREAM_KEY_ID", "fhir_upstream_key_id", str),
+    ("FHIR_UPSTREAM_SCOPE", "fhir_upstream_scope", str),
     ("TORGET_PROXY_HOPS", "proxy_hops", _count),
 )
 
@@ -242,7 +254,29 @@ def _complete(config: Config) -> Config:
         )
     elif not _is_32_bytes(config.key_encryption_key):
         raise ConfigError("TORGET_KEY_ENCRYPTION_KEY must be urlsafe base64 of 32 bytes.")
+    _check_platform_credential(config)
     return replace(config, **changes)
+
+
+def _check_platform_credential(config: Config) -> None:
+    """The gateway's credential at the platform: a static token, or all Backend Services needs."""
+    if not config.fhir_upstream_token_url:
+        return
+    if config.fhir_upstream_token:
+        raise ConfigError(
+            "Set FHIR_UPSTREAM_TOKEN or FHIR_UPSTREAM_TOKEN_URL, not both: the gateway either "
+            "sends a static token or takes its own."
+        )
+    needed = {
+        "FHIR_UPSTREAM_URL": config.fhir_upstream_url,
+        "FHIR_UPSTREAM_CLIENT_ID": config.fhir_upstream_client_id,
+        "FHIR_UPSTREAM_PRIVATE_KEY": config.fhir_upstream_private_key,
+        "FHIR_UPSTREAM_KEY_ID": config.fhir_upstream_key_id,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        raise ConfigError(f"FHIR_UPSTREAM_TOKEN_URL needs {', '.join(missing)} as well.")
+    # The key itself is read where it is used (gateway.platform_token), at start-up.
 
 
 def new_key_encryption_key() -> str:

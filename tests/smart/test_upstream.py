@@ -23,14 +23,17 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import create_engine, func, select
 
 from auth import demo as auth_demo
 from auth import issuing, keys, patients, status
+from auth.models import AuthEvent
 from catalog.models import ClientType
 from gateway import backends, synthetic
 from gateway.models import AccessEvent
+from gateway.platform_token import BackendServicesToken, StaticToken
 from gateway.upstream import UpstreamBackend
 from marketplace.tenants import find_by_slug
 from tests.auth.smart import keyed_client, smart_app
@@ -322,7 +325,7 @@ def test_the_patient_directory_asks_the_platform(app: Flask, oslo) -> None:
 def test_a_platform_that_does_not_answer_is_a_502_and_is_audited(app: Flask, client, oslo) -> None:
     working = app.extensions[backends.EXTENSION]
     app.extensions[backends.EXTENSION] = UpstreamBackend(
-        f"http://127.0.0.1:{free_port()}/fhir/{{tenant}}", "unused", timeout=2
+        f"http://127.0.0.1:{free_port()}/fhir/{{tenant}}", StaticToken("unused"), timeout=2
     )
     try:
         response = client.get(
@@ -334,3 +337,136 @@ def test_a_platform_that_does_not_answer_is_a_502_and_is_audited(app: Flask, cli
     assert response.get_json(force=True)["issue"][0]["code"] == "exception"
     event = db.session.scalars(select(AccessEvent).order_by(AccessEvent.id.desc())).first()
     assert (event.status, event.outcome) == (502, "invalid")
+
+
+# --- the gateway's own token at the platform (SMART Backend Services) ------------------------
+
+
+def _issued_to(live_torget: LiveTorget, client_id: str) -> int:
+    """How many tokens the platform has issued to `client_id` (its audit of the token endpoint).
+
+    Read with an engine of its own: the test's session is bound to the test's database.
+    """
+    engine = create_engine(live_torget.database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(
+                select(func.count())
+                .select_from(AuthEvent.__table__)
+                .where(AuthEvent.client_id == client_id, AuthEvent.outcome == "issued")
+            )
+    finally:
+        engine.dispose()
+
+
+def _revoke_at_platform(live_torget: LiveTorget, platform: Platform, token: str) -> None:
+    """The platform revokes the gateway's token (RFC 7009), as its operators might."""
+    now = int(time.time())
+    assertion = jwt.encode(
+        {
+            "iss": platform.client_id,
+            "sub": platform.client_id,
+            "aud": f"{live_torget.public_url}/oauth/token",
+            "iat": now,
+            "exp": now + 240,
+            "jti": uuid.uuid4().hex,
+        },
+        platform.key,
+        algorithm="ES384",
+        headers={"kid": platform.kid},
+    )
+    answer = requests.post(
+        f"{live_torget.base_url}/oauth/revoke",
+        data={
+            "token": token,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion,
+        },
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _until_the_platform_refuses(live_torget: LiveTorget, held: str) -> None:
+    """Wait out the platform's status cache: every node refuses a revoked token within a second."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answer = requests.get(
+            f"{live_torget.base_url}/fhir/{TENANT}/Patient/{KARI.id}",
+            headers={"Authorization": f"Bearer {held}"},
+            timeout=REQUEST_TIMEOUT_S,
+        )
+        if answer.status_code == 401:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the platform still accepts the revoked token after 10 s")
+
+
+def test_the_gateway_takes_its_own_token_and_a_new_one_when_the_platform_refuses_it(
+    app: Flask, client, oslo, live_torget: LiveTorget
+) -> None:
+    platform: Platform = live_torget.database.results[make_platform_client]
+    credential = BackendServicesToken(
+        f"{live_torget.public_url}/oauth/token",
+        platform.client_id,
+        platform.key,
+        platform.kid,
+        "system/*.cruds",
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    working = app.extensions[backends.EXTENSION]
+    app.extensions[backends.EXTENSION] = UpstreamBackend(
+        f"{live_torget.public_url}/fhir/{{tenant}}", credential, timeout=REQUEST_TIMEOUT_S
+    )
+    headers = token(oslo, "user/Patient.rs")
+    before = _issued_to(live_torget, platform.client_id)
+    try:
+        first = client.get(f"/fhir/{TENANT}/Patient/{KARI.id}", headers=headers)
+        again = client.get(f"/fhir/{TENANT}/Patient/{KARI.id}", headers=headers)
+        taken = _issued_to(live_torget, platform.client_id)
+        held = credential.bearer(f"{live_torget.public_url}/fhir/{TENANT}")
+        _revoke_at_platform(live_torget, platform, held)
+        _until_the_platform_refuses(live_torget, held)
+        after_revocation = client.get(f"/fhir/{TENANT}/Patient/{KARI.id}", headers=headers)
+        renewed = credential.bearer(f"{live_torget.public_url}/fhir/{TENANT}")
+    finally:
+        app.extensions[backends.EXTENSION] = working
+
+    assert (first.status_code, again.status_code) == (200, 200), first.get_data(as_text=True)
+    assert first.get_json(force=True)["id"] == KARI.id
+    assert taken == before + 1  # one token for both reads: held until it nears its expiry
+    assert after_revocation.status_code == 200, after_revocation.get_data(as_text=True)
+    assert renewed != held
+    assert _issued_to(live_torget, platform.client_id) == before + 2
+
+
+def test_a_platform_that_refuses_the_gateway_a_token_is_a_502(
+    app: Flask, client, oslo, live_torget: LiveTorget
+) -> None:
+    platform: Platform = live_torget.database.results[make_platform_client]
+    stranger = ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    working = app.extensions[backends.EXTENSION]
+    app.extensions[backends.EXTENSION] = UpstreamBackend(
+        f"{live_torget.public_url}/fhir/{{tenant}}",
+        BackendServicesToken(
+            f"{live_torget.public_url}/oauth/token",
+            platform.client_id,
+            stranger.decode(),  # a key the platform never registered
+            platform.kid,
+            "system/*.cruds",
+            timeout=REQUEST_TIMEOUT_S,
+        ),
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    try:
+        response = client.get(
+            f"/fhir/{TENANT}/Patient/{KARI.id}", headers=token(oslo, "user/Patient.rs")
+        )
+    finally:
+        app.extensions[backends.EXTENSION] = working
+
+    assert response.status_code == 502
+    assert response.get_json(force=True)["issue"][0]["code"] == "exception"
+    assert KARI.id not in response.get_data(as_text=True)

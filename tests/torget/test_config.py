@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from torget.app import create_app
 from torget.config import DEFAULT_RATE_LIMITS, ConfigError, load, new_key_encryption_key
 
 KEK = new_key_encryption_key()
@@ -170,3 +173,59 @@ def test_a_bad_rate_limit_is_named(tmp_path, value, message):
     }
     with pytest.raises(ConfigError, match=f"^TORGET_RATE_LIMITS: .*{message}"):
         load(environ)
+
+
+PLATFORM = {
+    "SECRET_KEY": "x" * 40,
+    "TORGET_KEY_ENCRYPTION_KEY": KEK,
+    "FHIR_UPSTREAM_URL": "https://platform.example/fhir/{tenant}",
+    "FHIR_UPSTREAM_TOKEN_URL": "https://platform.example/oauth/token",
+    "FHIR_UPSTREAM_CLIENT_ID": "torget-gateway",
+    "FHIR_UPSTREAM_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----",
+    "FHIR_UPSTREAM_KEY_ID": "gateway-1",
+}
+
+
+def test_the_gateways_own_platform_credential_is_read(tmp_path):
+    config = load({**PLATFORM, "TORGET_INSTANCE_PATH": str(tmp_path)})
+    assert config.fhir_upstream_token_url == "https://platform.example/oauth/token"
+    assert (config.fhir_upstream_client_id, config.fhir_upstream_key_id) == (
+        "torget-gateway",
+        "gateway-1",
+    )
+    assert config.fhir_upstream_scope == "system/*.cruds"
+    assert "BEGIN PRIVATE KEY" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"FHIR_UPSTREAM_TOKEN": "static"}, "not both"),
+        ({"FHIR_UPSTREAM_CLIENT_ID": ""}, "needs FHIR_UPSTREAM_CLIENT_ID"),
+        (
+            {"FHIR_UPSTREAM_PRIVATE_KEY": "", "FHIR_UPSTREAM_KEY_ID": ""},
+            "needs FHIR_UPSTREAM_PRIVATE_KEY, FHIR_UPSTREAM_KEY_ID",
+        ),
+        ({"FHIR_UPSTREAM_URL": ""}, "needs FHIR_UPSTREAM_URL"),
+        ({"FHIR_UPSTREAM_TOKEN_URL": "platform.example/token"}, "FHIR_UPSTREAM_TOKEN_URL"),
+    ],
+)
+def test_a_partial_platform_credential_is_named(tmp_path, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        load({**PLATFORM, "TORGET_INSTANCE_PATH": str(tmp_path), **changes})
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+        ec.generate_private_key(ec.SECP256R1())  # P-256: SMART asks for ES384
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode(),
+    ],
+    ids=["not a key", "a P-256 key"],
+)
+def test_a_platform_key_the_gateway_cannot_sign_with_stops_the_start(tmp_path, key):
+    environ = {**PLATFORM, "TORGET_INSTANCE_PATH": str(tmp_path), "FHIR_UPSTREAM_PRIVATE_KEY": key}
+    with pytest.raises(ConfigError, match="FHIR_UPSTREAM_PRIVATE_KEY"):
+        create_app(environ=environ)
