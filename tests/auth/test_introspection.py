@@ -19,10 +19,11 @@ from flask.testing import FlaskClient
 
 from accounts import api_tokens
 from accounts.models import ApiToken, Role
-from auth import keys
-from auth.models import AuthEvent, LaunchContext
+from auth import issuing, keys
+from auth.grants import Launcher
+from auth.models import AuthEvent, LaunchContext, TokenGrant
 from catalog import credentials, releases
-from catalog.models import ClientType
+from catalog.models import ClientType, Environment, ReleaseState
 from marketplace import enablements
 from marketplace.models import ExitStep
 from tests.auth.checks import (
@@ -39,7 +40,7 @@ from tests.auth.checks import (
 from tests.auth.smart import SmartApp, backend_token, code_for, epj, redeem, smart_app
 from tests.conftest import bearer
 from tests.factories.accounts import MembershipFactory
-from tests.factories.catalog import member_of, reviewer
+from tests.factories.catalog import ReleaseFactory, member_of, reviewer
 from tests.factories.marketplace import TenantFactory, admin_of, clinician_of
 from torget.db import db, utcnow
 
@@ -226,6 +227,33 @@ def test_a_token_is_inactive_at_once(
 
     for token in (issued["access_token"], issued["refresh_token"]):
         assert as_resource_server(client, resource_server, token) == {"active": False}
+
+
+def test_a_sandbox_token_lives_while_its_release_is_under_test(
+    app, client, resource_server
+) -> None:
+    """A sandbox client's rule is the release under test's, not an enablement's."""
+    release = ReleaseFactory(state=ReleaseState.SUBMITTED, scopes="system/Patient.rs")
+    sandbox = credentials.ensure_client(release.application, Environment.SANDBOX)
+    tenant = TenantFactory(organisation__slug=app.config["TORGET"].sandbox_tenant)
+    grant = TokenGrant(
+        client_id=sandbox.client_id,
+        tenant=tenant,
+        launcher=Launcher.SYSTEM.value,
+        scope="system/Patient.rs",
+    )
+    db.session.add(grant)
+    db.session.flush()
+    token = issuing.issue(grant, scope=grant.scope, refresh=False).response["access_token"]
+    db.session.flush()
+    assert as_resource_server(client, resource_server, token)["client_id"] == sandbox.client_id
+
+    by = reviewer()
+    releases.start_review(release, by=by)
+    releases.reject(release, by=by, reason="Mangler DPIA.")
+    db.session.flush()
+
+    assert as_resource_server(client, resource_server, token) == {"active": False}
 
 
 # --- revocation -------------------------------------------------------------------------------
