@@ -28,12 +28,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import http.client
 import json
 import logging
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
+import urllib3
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -77,6 +77,14 @@ class UpstreamBackend:
         self.url = url
         self.credential = credential
         self.timeout = timeout
+        # Connections kept alive between requests (a TLS handshake per request
+        # costs more than most reads); no retries, no redirects: a failure is a 502.
+        self._pool = urllib3.PoolManager(
+            num_pools=8,
+            maxsize=4,
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        )
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -103,12 +111,7 @@ class UpstreamBackend:
         self, base: str, method: str, path: str, query: list[tuple[str, str]] | None,
         body: dict[str, Any] | None, headers: dict[str, str] | None,
     ) -> tuple[int, bytes, dict[str, str]]:  # fmt: skip
-        parts = urlsplit(f"{base}/{path}")
-        target = parts.path + (f"?{urlencode(query)}" if query else "")
-        connection_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_class(parts.hostname or "", parts.port, timeout=self.timeout)
+        url = f"{base}/{path}" + (f"?{urlencode(query)}" if query else "")
         token = self.credential.bearer(base)
         sent = {"Accept": FHIR_JSON, "Authorization": f"Bearer {token}", **(headers or {})}
         data = None
@@ -116,18 +119,25 @@ class UpstreamBackend:
             data = json.dumps(body).encode()
             sent["Content-Type"] = FHIR_JSON
         try:
-            connection.request(method, target, body=data, headers=sent)
-            response = connection.getresponse()
-            raw = response.read(MAX_ANSWER_BYTES + 1)
-            answer_headers = {k.lower(): v for k, v in response.getheaders()}
-            status = response.status
-        except (OSError, http.client.HTTPException) as failure:
+            response = self._pool.request(
+                method, url, body=data, headers=sent, preload_content=False, redirect=False
+            )
+        except urllib3.exceptions.HTTPError as failure:
             # The failure's class only: its text may carry the URL, never the token.
             log.warning("upstream FHIR server unreachable: %s", type(failure).__name__)
             raise UpstreamFailed(_("The platform's FHIR server did not answer.")) from None
-        finally:
-            connection.close()
-        return status, raw, answer_headers
+        try:
+            raw = response.read(MAX_ANSWER_BYTES + 1)
+            answer_headers = {k.lower(): v for k, v in response.headers.items()}
+        except urllib3.exceptions.HTTPError as failure:
+            log.warning("upstream FHIR server broke off: %s", type(failure).__name__)
+            response.close()
+            raise UpstreamFailed(_("The platform's FHIR server did not answer.")) from None
+        if len(raw) > MAX_ANSWER_BYTES:
+            response.close()  # not worth reading to its end to keep the connection
+        else:
+            response.release_conn()  # kept alive for the next request to this server
+        return response.status, raw, answer_headers
 
     def _answer(
         self, status: int, raw: bytes, answer_headers: dict[str, str], method: str, path: str
