@@ -95,8 +95,9 @@ class Counter(Protocol):
 class RedisCounter:
     """Counts in Redis: one key per window, which expires after its window."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, fallback: Counter) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self.fallback = fallback
 
     def hit(self, key: str, window_start: int, per: int, now: float) -> int:
         name = f"torget:ratelimit:{key}:{window_start}"
@@ -107,10 +108,13 @@ class RedisCounter:
             pipe.expire(name, per)
             count, _expires = pipe.execute()
         except (redis.RedisError, OSError) as exc:
-            # Fail open: a Redis outage must not refuse every sign-in and token
-            # request; /readyz reports Redis down meanwhile.
-            log.warning("rate limit not counted: redis unreachable: %s", type(exc).__name__)
-            return 0
+            # Counted in the database meanwhile (shared by every node too): a Redis
+            # outage must neither refuse every sign-in and token request nor lift
+            # the limits on guessing passwords. /readyz reports Redis down.
+            log.warning(
+                "rate limit counted in the database: redis unreachable: %s", type(exc).__name__
+            )
+            return self.fallback.hit(key, window_start, per, now)
         return int(count)
 
 
@@ -228,6 +232,8 @@ def _limit_request() -> None:
 def init_app(app: Flask) -> None:
     """Count in Redis or the database; call before any hook that reads the database."""
     redis_url = app.config["TORGET"].redis_url
-    counter: Counter = RedisCounter(redis_url) if redis_url else DatabaseCounter()
+    counter: Counter = (
+        RedisCounter(redis_url, fallback=DatabaseCounter()) if redis_url else DatabaseCounter()
+    )
     app.extensions[EXTENSION] = Limiter(counter)
     app.before_request(_limit_request)

@@ -195,7 +195,7 @@ def test_redis_windows_expire_with_their_window(limited_app, redis_url):
     assert 0 < client.ttl(key) <= 60
 
 
-def test_an_unreachable_redis_lets_requests_through_and_says_so(
+def test_an_unreachable_redis_counts_in_the_database_and_says_so(
     migrated_database_url, tmp_path, caplog
 ):
     # Not `limited_app`: there is no Redis to clean up after.
@@ -205,9 +205,26 @@ def test_an_unreachable_redis_lets_requests_through_and_says_so(
         rate_limits=DEFAULT_RATE_LIMITS,
         redis_url="redis://127.0.0.1:1/0",
     )
-    with app.app_context(), caplog.at_level(logging.WARNING, logger="torget.ratelimit"):
-        for _ in range(3):
-            check(Rule("token", limit=1, per=60), "client-a")
+    limiter(app).clock = StoppedClock(T)
+    allowed = []
+    try:
+        with app.app_context(), caplog.at_level(logging.WARNING, logger="torget.ratelimit"):
+            for _ in range(3):
+                try:
+                    check(Rule("token", limit=2, per=60), "client-a")
+                    allowed.append(True)
+                except RateLimited:
+                    allowed.append(False)
+            with db.engine.connect() as connection:
+                counted = connection.scalars(select(RateLimitWindow.count)).all()
+    finally:
+        with app.app_context():
+            with db.engine.begin() as connection:
+                connection.execute(delete(RateLimitWindow))
+            db.engine.dispose()
+    # The limit holds through the outage: passwords cannot be guessed at will meanwhile.
+    assert allowed == [True, True, False]
+    assert counted == [3]
     assert "redis unreachable" in caplog.text
     assert "client-a" not in caplog.text
 
