@@ -111,6 +111,9 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config["TORGET"].secure_cookies:
+        # Served over HTTPS (TORGET_BASE_URL): browsers keep to HTTPS for a year.
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if response.mimetype == "text/html":
         # Pages can show personal data: never keep them in shared caches.
         response.headers.setdefault("Cache-Control", "no-store")

@@ -42,6 +42,17 @@ def test_pages_send_security_headers(client):
     assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in response.headers  # the tests' base URL is http
+
+
+def test_an_https_site_asks_browsers_to_keep_to_https(fresh_database, tmp_path):
+    app = make_app(fresh_database.new(), tmp_path, base_url="https://torget.example")
+
+    response = app.test_client().get("/healthz")
+
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_the_session_cookie_is_http_only_and_same_site(client):
