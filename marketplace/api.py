@@ -14,6 +14,7 @@ from marketplace.schemas import (
     TenantSchema,
 )
 from torget.access import public
+from torget.db import reads_without_write_lock
 
 blp = Blueprint("tenants-api", __name__, url_prefix="/api/v1", description="Municipalities")
 apps_blp = Blueprint(
@@ -50,6 +51,7 @@ class Apps(MethodView):
     @public
     @apps_blp.arguments(CatalogQuerySchema, location="query")
     @apps_blp.response(200, CatalogPageSchema)
+    @reads_without_write_lock
     def get(self, query: listings.CatalogQuery) -> listings.SearchResult:
         """Search the certified apps: one page of them, with each facet's counts.
 
@@ -66,6 +68,7 @@ class AppItem(MethodView):
     @public
     @apps_blp.alt_response(404, response="NOT_FOUND")
     @apps_blp.response(200, AppListingSchema)
+    @reads_without_write_lock
     def get(self, slug: str) -> listings.AppListing:
         """One certified app: its listing, the certified release and its certification.
 

@@ -13,6 +13,7 @@ from catalog.texts import localized
 from marketplace import costs, enablements, listings, schemas, shelf, tenants
 from torget import home
 from torget.access import public
+from torget.db import reads_without_write_lock
 
 bp = Blueprint("marketplace", __name__, template_folder="templates")
 
@@ -20,6 +21,7 @@ bp = Blueprint("marketplace", __name__, template_folder="templates")
 # --- the public catalog ----------------------------------------------------------------
 
 
+@reads_without_write_lock
 def catalog() -> ResponseReturnValue:
     """The front page (`home.index`): certified apps, searched, filtered and sorted.
 
@@ -36,6 +38,7 @@ def _serve_the_catalog_at_the_front(state: BlueprintSetupState) -> None:
 
 @bp.get("/apps/<slug>")
 @public
+@reads_without_write_lock
 def listing(slug: str) -> ResponseReturnValue:
     found = listings.get_listing(slug)
     user = current_user()

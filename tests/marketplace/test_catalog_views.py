@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from flask import Flask, g, request_finished
 from flask.testing import FlaskClient
 
 from catalog.models import (
@@ -344,3 +345,21 @@ def test_the_app_page_takes_the_slug_in_any_case(client, catalog) -> None:
 def test_the_catalog_pages_take_only_get(client, catalog) -> None:
     assert client.post("/", data={"csrf_token": csrf_token(client, "/login")}).status_code == 405
     assert client.post("/apps/news2-varsel").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/?q=vitals", "/apps/{slug}", "/api/v1/apps", "/api/v1/apps/{slug}"]
+)
+def test_the_catalog_reads_beside_other_requests_on_sqlite(client, path) -> None:
+    """Its transactions begin without SQLite's write lock (torget.db.reads_without_write_lock)."""
+    release = listed("Vitals")
+    seen: list[bool] = []
+
+    def note(sender: Flask, **extra: object) -> None:
+        seen.append(bool(g.get("torget_shares_read")))
+
+    with request_finished.connected_to(note, client.application):
+        answer = client.get(path.format(slug=release.application.slug))
+
+    assert answer.status_code == 200
+    assert seen == [True]
