@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.errors import InvalidClientError
@@ -127,8 +128,18 @@ def load(
 
 
 def authenticate_secret_basic(query_client: object, request: object) -> OAuthClient | None:
-    client_id, secret = extract_basic_authorization(request.headers)  # type: ignore[attr-defined]
+    client_id, secret = _basic_credentials(request.headers)  # type: ignore[attr-defined]
     return _by_secret(client_id, secret, status=401) if client_id and secret else None
+
+
+def _basic_credentials(headers: Any) -> tuple[str | None, str | None]:
+    """The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1)."""
+    try:
+        return extract_basic_authorization(headers)  # type: ignore[no-any-return]
+    except ValueError:
+        # Authlib's parser raises on a header of one word after a space (" Basic") and
+        # on credentials that are not UTF-8: not Basic credentials, then.
+        return None, None
 
 
 def authenticate_secret_post(query_client: object, request: object) -> OAuthClient | None:

@@ -157,8 +157,21 @@ def test_a_resource_server_introspects_any_token(client, resource_server) -> Non
         lambda app: {"headers": {"Authorization": "Bearer torget_pat_forged"}},
         lambda app: {"headers": basic(app.client_id, "torget_cs_wrong")},
         lambda app: {"data": {"client_id": "no-such-client"}},
+        # Authorization headers Authlib's Basic parser once raised on (a 500):
+        lambda app: {"headers": {"Authorization": " Basic"}},
+        lambda app: {"headers": {"Authorization": "Basic /w=="}},  # not UTF-8
+        lambda app: {"headers": {"Authorization": " \u00d6\u00c0B"}},
     ],
-    ids=["nobody", "clinician", "forged bearer", "wrong secret", "unknown client"],
+    ids=[
+        "nobody",
+        "clinician",
+        "forged bearer",
+        "wrong secret",
+        "unknown client",
+        "a lone word",
+        "basic not utf-8",
+        "no scheme",
+    ],
 )
 def test_introspection_needs_a_client_or_a_resource_server(client, credentials_of) -> None:
     app = with_patients(smart_app(client_type=ClientType.CONFIDENTIAL_SECRET))

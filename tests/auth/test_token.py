@@ -347,6 +347,16 @@ def test_a_wrong_secret_is_invalid_client_and_spends_nothing(client) -> None:
     assert secret_redeem(client, app, code, **basic(app.client_id, app.secret)).status_code == 200
 
 
+@pytest.mark.parametrize("header", [" Basic", "Basic /w==", "Basic", " \u00d6\u00c0B"])
+def test_a_malformed_basic_header_is_invalid_client(client, header) -> None:
+    app = with_patients(smart_app(client_type=ClientType.CONFIDENTIAL_SECRET))
+    code, _params = code_for(client, app, scope=STANDALONE, patient="pas-1")
+    before = state_of_the_database()
+
+    refused(secret_redeem(client, app, code, Authorization=header), "invalid_client", 401, before)
+    assert secret_redeem(client, app, code, **basic(app.client_id, app.secret)).status_code == 200
+
+
 def test_a_secret_rotated_with_grace_keeps_working_beside_the_new_one(client) -> None:
     app = with_patients(smart_app(client_type=ClientType.CONFIDENTIAL_SECRET))
     new = credentials.rotate_secret(
