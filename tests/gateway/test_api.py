@@ -447,6 +447,42 @@ def test_no_search_input_is_a_server_error(client, fhir, token, query):
         assert all(i.startswith("Observation/kari") for i in ids(response))
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+ELEMENTS = st.sampled_from(
+    ["resourceType", "id", "meta", "subject", "status", "code", "valueQuantity", "category",
+     "effectiveDateTime", "name", "birthDate", "identifier", "text", "encounter", "x"]
+)  # fmt: skip
+BODIES = st.one_of(
+    JSON_VALUES,
+    st.dictionaries(ELEMENTS, JSON_VALUES, max_size=8).map(
+        lambda d: {"resourceType": "Observation", **d}
+    ),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=BODIES, cut=st.booleans(), if_match=st.sampled_from([None, 'W/"1"', "1", "*", "x"]))
+def test_no_body_to_write_is_a_server_error(client, fhir, token, body, cut, if_match):
+    access = token("user/Observation.cruds user/Patient.cruds")
+    data = json.dumps(body)[: -1 if cut else None]  # cut: JSON that does not parse
+    headers = {**bearer(access), "Content-Type": "application/fhir+json"}
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    for method, path in [("POST", "Observation"), ("PUT", "Observation/kari-pulse-1")]:
+        response = client.open(url(fhir, path), method=method, data=data, headers=headers)
+        assert response.status_code < 500, response.get_data(as_text=True)[:500]
+
+
 def test_browser_apps_get_cors_answers_and_preflights(client, fhir, token):
     preflight = client.options(
         url(fhir, "Patient/kari"),
