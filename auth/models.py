@@ -91,6 +91,9 @@ class TokenGrant(db.Model):
     enablement_id: Mapped[int | None] = mapped_column(
         ForeignKey("enablement.id", ondelete="CASCADE")
     )
+    # The release the app ran when this was granted: its suspension ends the grant for
+    # good, even after the municipality moved to another release (auth.status).
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("release.id", ondelete="SET NULL"))
     launcher: Mapped[str] = mapped_column(String(16))  # auth.grants.Launcher
     scope: Mapped[str] = mapped_column(Text)  # the most any token of this grant may carry
     patient: Mapped[str | None] = mapped_column(String(64))

@@ -116,11 +116,15 @@ def verify_access_token(token: str) -> dict[str, Any] | None:
         return None
 
 
-# The enablement's release's last suspension, beside the release (see `ended_by_stop`).
+# The last suspension of the release the grant was made under or of the one the
+# municipality runs now, beside the release (see `ended_by_stop`).
 _RELEASE_LAST_SUSPENDED = (
     select(func.max(ReleaseEvent.at))
-    .where(ReleaseEvent.release_id == Release.id, ReleaseEvent.to_state == ReleaseState.SUSPENDED)
-    .correlate(Release)
+    .where(
+        ReleaseEvent.release_id.in_([TokenGrant.release_id, Release.id]),
+        ReleaseEvent.to_state == ReleaseState.SUSPENDED,
+    )
+    .correlate(Release, TokenGrant)
     .scalar_subquery()
 )
 
@@ -245,13 +249,15 @@ def ended_by_stop(grant: TokenGrant, decision: enablements.LaunchDecision) -> bo
     Enabling reuses the enablement row, and a reinstated release is the same
     row again: without this the tokens of before the stop would come back to
     life with it. (A suspension is a security measure: the app's sessions of
-    before it are not to be trusted after it either.)
+    before it are not to be trusted after it either, nor after a move to
+    another release: the release the grant was made under counts as well.)
     """
     enablement = decision.enablement
     if enablement is not None and grant.created_at < enablement.enabled_at:
         return True
-    suspended = releases.last_suspended_at(decision.release) if decision.release else None
-    return suspended is not None and grant.created_at < suspended
+    ran = {grant.release_id, decision.release.id if decision.release else None} - {None}
+    suspended = [at for at in map(releases.last_suspended_at, ran) if at is not None]
+    return any(grant.created_at < at for at in suspended)
 
 
 def access_token_status(token: str) -> TokenStatus:

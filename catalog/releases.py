@@ -543,9 +543,9 @@ LAST_SUSPENDED = (
 )
 
 
-def last_suspended_at(release: Release) -> dt.datetime | None:
-    """When `release` was last suspended (a reinstated release keeps that time), if ever."""
-    return db.session.scalar(LAST_SUSPENDED, {"release_id": release.id})
+def last_suspended_at(release_id: int) -> dt.datetime | None:
+    """When the release was last suspended (a reinstated release keeps that time), if ever."""
+    return db.session.scalar(LAST_SUSPENDED, {"release_id": release_id})
 
 
 def launchable_for(application: Application) -> list[Release]:

@@ -61,7 +61,7 @@ from tests.auth.smart import (
 )
 from tests.conftest import csrf_token, make_app
 from tests.factories.accounts import PASSWORD
-from tests.factories.catalog import member_of, reviewer
+from tests.factories.catalog import ReleaseFactory, member_of, reviewer
 from tests.factories.marketplace import TenantFactory, admin_of
 from torget.config import DEFAULT_RATE_LIMITS
 from torget.db import db, utcnow
@@ -739,6 +739,30 @@ def test_reinstating_the_release_does_not_bring_old_tokens_back(client) -> None:
     fresh = tokens_for(client, app)
     assert introspect(client, app, fresh["access_token"])["active"] is True
     assert refresh(client, app, fresh["refresh_token"]).status_code == 200
+
+
+def test_moving_off_a_suspended_release_does_not_bring_its_tokens_back(client) -> None:
+    """The release a grant was made under counts, not only the one the municipality runs now."""
+    app = with_patients(smart_app())
+    issued = tokens_for(client, app)
+    releases.suspend(app.release, by=reviewer(), reason="Sikkerhetshull i innloggingen.")
+    fixed = ReleaseFactory(
+        application=app.release.application,
+        version="2.0.0",
+        state=ReleaseState.CERTIFIED,
+        client_type=app.release.client_type,
+        scopes=app.release.scopes,
+        redirect_uris=[REDIRECT_URI],
+    )
+    enablements.move_to_release(enablement_of(app), fixed, by=admin_of(app.tenant))
+    db.session.flush()
+    before = state_of_the_database()
+
+    assert introspect(client, app, issued["access_token"]) == {"active": False}
+    assert introspect(client, app, issued["refresh_token"]) == {"active": False}
+    refused(refresh(client, app, issued["refresh_token"]), "invalid_grant", 400, before)
+    fresh = tokens_for(client, app)  # the fixed release launches as before
+    assert introspect(client, app, fresh["access_token"])["active"] is True
 
 
 def test_online_access_ends_when_the_user_signs_out(client) -> None:
