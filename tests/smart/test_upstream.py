@@ -76,11 +76,10 @@ def make_platform_client(urls: LiveUrls) -> Platform:
 pytestmark = torget_setup(make_platform_client)
 
 
-@pytest.fixture(scope="module")
-def platform_token(live_torget: LiveTorget, request: pytest.FixtureRequest) -> str:
-    platform: Platform = live_torget.database.results[make_platform_client]
+def _assertion(live_torget: LiveTorget, platform: Platform) -> str:
+    """A client assertion of the gateway's client at the platform (private_key_jwt)."""
     now = int(time.time())
-    assertion = jwt.encode(
+    return jwt.encode(
         {
             "iss": platform.client_id,
             "sub": platform.client_id,
@@ -93,6 +92,12 @@ def platform_token(live_torget: LiveTorget, request: pytest.FixtureRequest) -> s
         algorithm="ES384",
         headers={"kid": platform.kid},
     )
+
+
+@pytest.fixture(scope="module")
+def platform_token(live_torget: LiveTorget, request: pytest.FixtureRequest) -> str:
+    platform: Platform = live_torget.database.results[make_platform_client]
+    assertion = _assertion(live_torget, platform)
     answer = requests.post(
         f"{live_torget.base_url}/oauth/token",
         data={
@@ -361,20 +366,7 @@ def _issued_to(live_torget: LiveTorget, client_id: str) -> int:
 
 def _revoke_at_platform(live_torget: LiveTorget, platform: Platform, token: str) -> None:
     """The platform revokes the gateway's token (RFC 7009), as its operators might."""
-    now = int(time.time())
-    assertion = jwt.encode(
-        {
-            "iss": platform.client_id,
-            "sub": platform.client_id,
-            "aud": f"{live_torget.public_url}/oauth/token",
-            "iat": now,
-            "exp": now + 240,
-            "jti": uuid.uuid4().hex,
-        },
-        platform.key,
-        algorithm="ES384",
-        headers={"kid": platform.kid},
-    )
+    assertion = _assertion(live_torget, platform)
     answer = requests.post(
         f"{live_torget.base_url}/oauth/revoke",
         data={
