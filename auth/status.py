@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from sqlalchemy import Row, Select, and_, bindparam, func, select
+from sqlalchemy import Row, Select, and_, bindparam, select
 
 from accounts.models import Organisation, User
 from auth import keys
@@ -26,7 +26,7 @@ from auth.identity import practitioner_reference
 from auth.models import AccessTokenRecord, RefreshToken, TokenGrant
 from auth.urls import issuer
 from catalog import releases
-from catalog.models import Client, ClientSecret, Environment, Release, ReleaseEvent, ReleaseState
+from catalog.models import Client, ClientSecret, Environment, Release
 from marketplace import enablements
 from marketplace.models import Enablement, EnablementState, Tenant
 from torget import tokens
@@ -119,11 +119,7 @@ def verify_access_token(token: str) -> dict[str, Any] | None:
 # The last suspension of the release the grant was made under or of the one the
 # municipality runs now, beside the release (see `ended_by_stop`).
 _RELEASE_LAST_SUSPENDED = (
-    select(func.max(ReleaseEvent.at))
-    .where(
-        ReleaseEvent.release_id.in_([TokenGrant.release_id, Release.id]),
-        ReleaseEvent.to_state == ReleaseState.SUSPENDED,
-    )
+    releases.last_suspension(TokenGrant.release_id, Release.id)
     .correlate(Release, TokenGrant)
     .scalar_subquery()
 )
@@ -256,8 +252,8 @@ def ended_by_stop(grant: TokenGrant, decision: enablements.LaunchDecision) -> bo
     if enablement is not None and grant.created_at < enablement.enabled_at:
         return True
     ran = {grant.release_id, decision.release.id if decision.release else None} - {None}
-    suspended = [at for at in map(releases.last_suspended_at, ran) if at is not None]
-    return any(grant.created_at < at for at in suspended)
+    suspended = db.session.scalar(releases.last_suspension(*ran)) if ran else None
+    return suspended is not None and grant.created_at < suspended
 
 
 def access_token_status(token: str) -> TokenStatus:

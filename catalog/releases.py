@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, func, select
 
 from accounts.models import User
 from catalog import applications, credentials, criteria, keys, redirect_uris, scopes, vendors
@@ -535,17 +535,15 @@ def notice(release: Release, text: str) -> None:
     db.session.add(ReleaseEvent(release_id=release.id, reason=text, actor_id=None))
 
 
-# When a release was last suspended: the newest SUSPENDED entry of its history.
-LAST_SUSPENDED = (
-    select(func.max(ReleaseEvent.at))
-    .where(ReleaseEvent.release_id == bindparam("release_id"))
-    .where(ReleaseEvent.to_state == S.SUSPENDED)
-)
+def last_suspension(*release_ids: Any) -> Select[tuple[dt.datetime | None]]:
+    """When any of the releases was last suspended: the newest SUSPENDED entry of their history.
 
-
-def last_suspended_at(release_id: int) -> dt.datetime | None:
-    """When the release was last suspended (a reinstated release keeps that time), if ever."""
-    return db.session.scalar(LAST_SUSPENDED, {"release_id": release_id})
+    `release_ids` are ids or columns (a correlated subquery); a reinstated
+    release keeps the time of its suspension.
+    """
+    return select(func.max(ReleaseEvent.at)).where(
+        ReleaseEvent.release_id.in_(release_ids), ReleaseEvent.to_state == S.SUSPENDED
+    )
 
 
 def launchable_for(application: Application) -> list[Release]:

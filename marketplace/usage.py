@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from catalog.models import Application
 from marketplace.models import ActiveUser, Tenant, UsageDay
-from torget.db import cacheable, db, upsert
+from torget.db import cacheable, db, insert_once
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,13 @@ def record_launch(
 def record_active_user(tenant_id: int, application_id: int, user_key: str, at: dt.datetime) -> None:
     """The person `user_key` used the app in the municipality in `at`'s month (counted once)."""
     month = at.astimezone(dt.UTC).date().replace(day=1)
-    connection = db.session.connection()
-    connection.execute(
-        upsert(ActiveUser)
-        .values(
-            tenant_id=tenant_id,
-            application_id=application_id,
-            month=month,
-            user_hash=_user_hash(tenant_id, month, user_key),
-        )
-        .on_conflict_do_nothing()
+    # Once per person and month: the unique constraint decides between racing nodes.
+    insert_once(
+        ActiveUser,
+        tenant_id=tenant_id,
+        application_id=application_id,
+        month=month,
+        user_hash=_user_hash(tenant_id, month, user_key),
     )
 
 

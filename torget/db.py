@@ -264,12 +264,6 @@ def spend_once(
     return spent.rowcount == 1 and row is not None, row
 
 
-def upsert(model: type) -> Any:
-    """INSERT ... ON CONFLICT for the database in use (both speak it, in their own dialect)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
-
-
 def insert_once(model: type, **values: Any) -> bool:
     """Insert a row unless one with the same unique key exists; whether this call inserted it.
 
