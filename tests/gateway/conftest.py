@@ -10,6 +10,7 @@ tests/smart.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ from flask import Flask
 from auth import issuing, keys, status
 from auth.grants import Launcher
 from auth.models import TokenGrant
-from gateway import store
+from gateway import backends, store
+from gateway.backends import FhirBackend
 from gateway.enforcement import StatusCache
 from marketplace.models import Tenant
 from tests.auth.smart import SmartApp, smart_app
@@ -153,3 +155,14 @@ def issue_for(app: SmartApp, scope: str, *, patient: str | None = None) -> str:
 
 def bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
+
+
+@contextmanager
+def backend_in(app: Flask, backend: FhirBackend) -> Iterator[None]:
+    """`app` answers FHIR requests from `backend` within the block, from its own one after."""
+    working = app.extensions[backends.EXTENSION]
+    app.extensions[backends.EXTENSION] = backend
+    try:
+        yield
+    finally:
+        app.extensions[backends.EXTENSION] = working

@@ -9,6 +9,7 @@ each request with what the test put there for its path.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,15 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from flask import Flask
 from flask_babel import force_locale, gettext
 
 from auth import issuing, keys, status
 from gateway import upstream
+from gateway.platform_token import BackendServicesToken
+from gateway.upstream import UpstreamBackend
 from tests.auth.smart import smart_app
 from tests.conftest import make_app
 from tests.factories.marketplace import TenantFactory
-from tests.gateway.conftest import bearer, issue_for
+from tests.gateway.conftest import backend_in, bearer, issue_for
 from torget.db import db
 
 TENANT = "upstreamby"
@@ -32,7 +37,7 @@ SCOPE = "user/Patient.rs user/Observation.rs"
 
 
 class Platform(ThreadingHTTPServer):
-    """Answers GET `path` with `answers[path]`: (status, body bytes, content type)."""
+    """Answers GET or POST `path` with `answers[path]`: (status, body bytes, content type)."""
 
     daemon_threads = True
 
@@ -42,12 +47,20 @@ class Platform(ThreadingHTTPServer):
 
     @property
     def base(self) -> str:
+        return f"{self.origin}/fhir/{{tenant}}"
+
+    @property
+    def origin(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}/fhir/{{tenant}}"
+        return f"http://{host!s}:{port}"
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: Platform
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.do_GET()
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0].removeprefix(f"/fhir/{TENANT}/")
@@ -216,3 +229,52 @@ def test_a_resource_with_a_malformed_meta_is_served_without_it(
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json(force=True)["name"] == [{"family": "Nordmann"}]
     assert response.headers["ETag"] == 'W/"1"'
+
+
+# --- the gateway's own token at the platform, refused or malformed -------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, b"<html>Log in</html>", "text/html"),
+        (200, _json({"token_type": "Bearer", "expires_in": 300}), "application/json"),
+        (200, _json({"access_token": 7, "expires_in": 300}), "application/json"),
+        (200, _json({"access_token": "t", "expires_in": "soon"}), "application/json"),
+        (400, _json({"error": "invalid_client"}), "application/json"),
+        (None, b"", ""),  # nobody answers at the token URL
+    ],
+    ids=["html", "no token", "token not text", "lifetime not a number", "refused", "down"],
+)
+def test_a_platform_that_gives_the_gateway_no_usable_token_is_a_502(
+    app, client, platform: Platform, headers: dict[str, str], answer: tuple
+) -> None:
+    status, body, content_type = answer
+    token_url = f"{platform.origin}/oauth/token"
+    if status is None:
+        token_url = f"http://127.0.0.1:{_closed_port()}/oauth/token"
+    platform.answers = {
+        "/oauth/token": (status or 404, body, content_type),
+        "Patient/p1": (200, _json(PATIENT), FHIR_JSON),
+    }
+    key = ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
+    credential = BackendServicesToken(
+        token_url, "gateway", key.decode(), "k1", "system/*.rs", timeout=5
+    )
+    with backend_in(app, UpstreamBackend(platform.base, credential, timeout=5)):
+        response = client.get(f"/fhir/{TENANT}/Patient/p1", headers=headers)
+
+    assert response.status_code == 502, response.get_data(as_text=True)
+    assert _issue(response) == (
+        "exception",
+        _in_bokmaal(app, "The gateway could not get a token from the platform."),
+    )
+    assert "Nordmann" not in response.get_data(as_text=True)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -39,7 +39,7 @@ from marketplace.tenants import find_by_slug
 from tests.auth.smart import keyed_client, smart_app
 from tests.conftest import make_app
 from tests.factories.marketplace import TenantFactory
-from tests.gateway.conftest import issue_for
+from tests.gateway.conftest import backend_in, issue_for
 from tests.smart.live import REQUEST_TIMEOUT_S, LiveTorget, LiveUrls, free_port, torget_setup
 from torget.db import db
 
@@ -328,16 +328,11 @@ def test_the_patient_directory_asks_the_platform(app: Flask, oslo) -> None:
 
 
 def test_a_platform_that_does_not_answer_is_a_502_and_is_audited(app: Flask, client, oslo) -> None:
-    working = app.extensions[backends.EXTENSION]
-    app.extensions[backends.EXTENSION] = UpstreamBackend(
-        f"http://127.0.0.1:{free_port()}/fhir/{{tenant}}", StaticToken("unused"), timeout=2
-    )
-    try:
+    nowhere = f"http://127.0.0.1:{free_port()}/fhir/{{tenant}}"
+    with backend_in(app, UpstreamBackend(nowhere, StaticToken("unused"), timeout=2)):
         response = client.get(
             f"/fhir/{TENANT}/Patient/{KARI.id}", headers=token(oslo, "user/Patient.rs")
         )
-    finally:
-        app.extensions[backends.EXTENSION] = working
     assert response.status_code == 502
     assert response.get_json(force=True)["issue"][0]["code"] == "exception"
     event = db.session.scalars(select(AccessEvent).order_by(AccessEvent.id.desc())).first()
@@ -391,13 +386,12 @@ def test_the_gateway_takes_its_own_token_and_a_new_one_when_the_platform_refuses
         "system/*.cruds",
         timeout=REQUEST_TIMEOUT_S,
     )
-    working = app.extensions[backends.EXTENSION]
-    app.extensions[backends.EXTENSION] = UpstreamBackend(
+    taking = UpstreamBackend(
         f"{live_torget.public_url}/fhir/{{tenant}}", credential, timeout=REQUEST_TIMEOUT_S
     )
     headers = token(oslo, "user/Patient.rs")
     before = _issued_to(live_torget, platform.client_id)
-    try:
+    with backend_in(app, taking):
         first = client.get(f"/fhir/{TENANT}/Patient/{KARI.id}", headers=headers)
         again = client.get(f"/fhir/{TENANT}/Patient/{KARI.id}", headers=headers)
         taken = _issued_to(live_torget, platform.client_id)
@@ -412,8 +406,6 @@ def test_the_gateway_takes_its_own_token_and_a_new_one_when_the_platform_refuses
             after_revocation.append(read.status_code)
             renewed = credential.bearer(f"{live_torget.public_url}/fhir/{TENANT}")
             time.sleep(0.1)
-    finally:
-        app.extensions[backends.EXTENSION] = working
 
     assert (first.status_code, again.status_code) == (200, 200), first.get_data(as_text=True)
     assert first.get_json(force=True)["id"] == KARI.id
@@ -430,25 +422,19 @@ def test_a_platform_that_refuses_the_gateway_a_token_is_a_502(
     stranger = ec.generate_private_key(ec.SECP384R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    working = app.extensions[backends.EXTENSION]
-    app.extensions[backends.EXTENSION] = UpstreamBackend(
-        f"{live_torget.public_url}/fhir/{{tenant}}",
-        BackendServicesToken(
-            f"{live_torget.public_url}/oauth/token",
-            platform.client_id,
-            stranger.decode(),  # a key the platform never registered
-            platform.kid,
-            "system/*.cruds",
-            timeout=REQUEST_TIMEOUT_S,
-        ),
+    refused = BackendServicesToken(
+        f"{live_torget.public_url}/oauth/token",
+        platform.client_id,
+        stranger.decode(),  # a key the platform never registered
+        platform.kid,
+        "system/*.cruds",
         timeout=REQUEST_TIMEOUT_S,
     )
-    try:
+    upstream = f"{live_torget.public_url}/fhir/{{tenant}}"
+    with backend_in(app, UpstreamBackend(upstream, refused, timeout=REQUEST_TIMEOUT_S)):
         response = client.get(
             f"/fhir/{TENANT}/Patient/{KARI.id}", headers=token(oslo, "user/Patient.rs")
         )
-    finally:
-        app.extensions[backends.EXTENSION] = working
 
     assert response.status_code == 502
     assert response.get_json(force=True)["issue"][0]["code"] == "exception"
