@@ -24,6 +24,7 @@ before the request's session is used.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -34,13 +35,13 @@ from typing import Any, Protocol, TypeVar
 import redis
 from flask import Flask, current_app, request
 from flask_babel import ngettext
-from sqlalchemy import String, delete
+from sqlalchemy import String, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from torget import tokens
 from torget.config import DEFAULT_RATE_LIMITS, LONGEST_RATE_WINDOW
-from torget.db import db
+from torget.db import cacheable, db
 from torget.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,24 @@ class RedisCounter:
         return int(count)
 
 
+@functools.cache
+def _count_statement(dialect_name: str) -> Any:
+    """One statement counts, so two nodes counting at once both count; built once (it runs
+    before every limited request) and as text SQLAlchemy can cache (torget.db.cacheable)."""
+    table = RateLimitWindow.__table__
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[dialect_name]
+    statement = (
+        dialect.insert(table)
+        .values(key=bindparam("key"), window_start=bindparam("window_start"), count=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.key, table.c.window_start],
+            set_={"count": table.c.count + 1},
+        )
+        .returning(table.c.count)
+    )
+    return cacheable(statement, dialect_name)
+
+
 class DatabaseCounter:
     """Counts in `rate_limit_window`, each hit committed on a connection of its own."""
 
@@ -126,19 +145,10 @@ class DatabaseCounter:
 
     def hit(self, key: str, window_start: int, per: int, now: float) -> int:
         table = RateLimitWindow.__table__
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}[db.engine.dialect.name]
-        # One statement counts, so two nodes counting at once both count.
-        upsert = (
-            dialect.insert(table)
-            .values(key=key, window_start=window_start, count=1)
-            .on_conflict_do_update(
-                index_elements=[table.c.key, table.c.window_start],
-                set_={"count": table.c.count + 1},
-            )
-            .returning(table.c.count)
-        )
+        counting = _count_statement(db.engine.dialect.name)
         with db.engine.begin() as connection:
-            count = int(connection.execute(upsert).scalar_one())
+            parameters = {"key": key, "window_start": window_start}
+            count = int(connection.execute(counting, parameters).scalar_one())
             if now - self.last_sweep >= SWEEP_EVERY:
                 self.last_sweep = now
                 # No window is longer than this (torget.config), so these have ended.
